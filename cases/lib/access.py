@@ -1,0 +1,45 @@
+"""Who may see a case (DESIGN §1).
+
+A user sees a case only if their authority is a party *and* they are assigned;
+supervisors see every case of their authority. Liaison officers never see the
+case list, and admins see metadata only through the Django admin. Everyone
+else gets :class:`~django.http.Http404`, never 403, so that the existence of a
+case is not disclosed.
+"""
+
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from cases.models import Case
+from consult.models import User
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    """The cases ``user`` may see, as a queryset to filter further."""
+    if not user.is_authenticated or user.authority_id is None:
+        return Case.objects.none()
+    parties = Q(requesting_authority_id=user.authority_id) | Q(requested_authority_id=user.authority_id)
+    if user.role == User.Role.SUPERVISOR:
+        return Case.objects.filter(parties)
+    if user.role == User.Role.OFFICER:
+        return Case.objects.filter(parties, assignments__user=user)
+    return Case.objects.none()
+
+
+def access_case(user: User, case_id: uuid.UUID | str) -> Case:
+    """Fetch a case ``user`` may see, or raise ``Http404`` as for a missing one."""
+    try:
+        key = uuid.UUID(str(case_id))
+    except ValueError:
+        raise Http404 from None
+    case = visible_cases(user).select_related("requesting_authority", "requested_authority").filter(pk=key).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def can_edit_case(user: User, case: Case) -> bool:
+    """Officers and supervisors who can see a case may edit its metadata."""
+    return user.role in (User.Role.OFFICER, User.Role.SUPERVISOR) and user.authority_id in case.party_ids()

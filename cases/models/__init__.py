@@ -1,0 +1,3 @@
+from cases.models.cases import Assignment, Case, Deadline
+
+__all__ = ["Assignment", "Case", "Deadline"]

@@ -1,0 +1,46 @@
+"""Operators' admin: authorities and accounts. Operators never see content."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from consult.actions.accounts import do_create_user
+from consult.models import Authority, AuthFailure, User
+
+
+@admin.register(Authority)
+class AuthorityAdmin(admin.ModelAdmin[Authority]):
+    list_display = ("code", "name", "country", "kind")
+    search_fields = ("code", "name")
+    list_filter = ("kind", "country")
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin[User]):
+    list_display = ("email", "display_name", "authority", "role", "is_active", "locked_until")
+    list_filter = ("role", "authority", "is_active")
+    search_fields = ("email", "display_name")
+    fields = ("email", "display_name", "authority", "role", "is_active", "locked_until")
+    readonly_fields = ("locked_until",)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            obj.is_staff = obj.role == User.Role.ADMIN
+            super().save_model(request, obj, form, change)
+        else:
+            created = do_create_user(obj.email, obj.display_name, obj.role, obj.authority)
+            obj.pk = created.pk
+
+
+@admin.register(AuthFailure)
+class AuthFailureAdmin(admin.ModelAdmin[AuthFailure]):
+    list_display = ("at", "account", "ip", "kind")
+    list_filter = ("kind",)
+    search_fields = ("account",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,22 @@
+"""ASGI entry point: ``daphne consult.asgi:application`` serves HTTP and WebSocket."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consult.settings")
+django_asgi_app = get_asgi_application()
+
+# Imported after Django is set up: the routing imports models.
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from consult.lib.ws_auth import VerifiedSessionMiddleware  # noqa: E402
+from consult.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(VerifiedSessionMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)
