@@ -20,7 +20,14 @@ class DeadlineInline(admin.TabularInline[Deadline, Case]):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin[Case]):
-    list_display = ("requesting_reference", "requesting_authority", "requested_authority", "kind", "status", "updated_at")
+    list_display = (
+        "requesting_reference",
+        "requesting_authority",
+        "requested_authority",
+        "kind",
+        "status",
+        "updated_at",
+    )
     list_filter = ("kind", "status", "legal_basis")
     search_fields = ("requesting_reference", "requested_reference", "interpol_notice")
     inlines = [AssignmentInline, DeadlineInline]

@@ -60,5 +60,6 @@ class CaseFilterForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    officers = forms.MultipleChoiceField(label=_("Officers of your authority"), required=False,
-                                         widget=forms.CheckboxSelectMultiple)
+    officers = forms.MultipleChoiceField(
+        label=_("Officers of your authority"), required=False, widget=forms.CheckboxSelectMultiple
+    )

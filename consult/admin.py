@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from consult.actions.accounts import do_create_user
-from consult.models import Authority, AuthFailure, User
+from consult.models import AuthFailure, Authority, User
 
 
 @admin.register(Authority)

@@ -22,7 +22,7 @@ class VerifiedSessionAuth(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
-        if user.is_authenticated and user.is_verified():
+        if user.is_authenticated and user.is_verified():  # type: ignore[union-attr,attr-defined]
             return user
         return None
 

@@ -33,7 +33,8 @@ class RequireVerifiedMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (user.is_authenticated and user.is_verified()) or is_open_path(request.path_info):
+        verified = user.is_authenticated and user.is_verified()  # type: ignore[union-attr,attr-defined]
+        if verified or is_open_path(request.path_info):
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
             if not user.is_authenticated:

@@ -10,8 +10,8 @@ environment (see README "Configuration"):
 - ``ALLOWED_HOSTS``: comma-separated host names.
 """
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
@@ -27,12 +27,10 @@ COMITY_ENV = os.environ.get("COMITY_ENV", "development")
 PRODUCTION = COMITY_ENV == "production"
 
 # A well-known key that is only ever acceptable on a developer's machine.
-DEVELOPMENT_SECRET_KEY = "comity-development-only-secret-key-never-use-in-production-0000"
+DEVELOPMENT_SECRET_KEY = "comity-development-only-secret-key-never-use-in-production-0000"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 if PRODUCTION and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured(
-        "COMITY_ENV=production needs SECRET_KEY set to a random value of 50+ characters."
-    )
+    raise ImproperlyConfigured("COMITY_ENV=production needs SECRET_KEY set to a random value of 50+ characters.")
 
 DEBUG = not PRODUCTION and os.environ.get("COMITY_DEBUG", "1") == "1"
 ALLOWED_HOSTS = [

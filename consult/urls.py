@@ -11,7 +11,7 @@ from consult.api import api
 from consult.views import auth
 
 # The admin signs in through Comity's own pages (password + second factor).
-admin.site.login = RedirectView.as_view(pattern_name="login", query_string=True)  # type: ignore[method-assign]
+admin.site.login = RedirectView.as_view(pattern_name="login", query_string=True)  # type: ignore[method-assign,assignment]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="case-list"), name="home"),

@@ -32,8 +32,8 @@ def _authority(code: Any, field: str, errors: dict[str, list[str]]) -> Authority
     return found
 
 
-def _check_deadlines(raw: Iterable[Mapping[str, Any]], errors: dict[str, list[str]]) -> list[Deadline]:
-    deadlines = []
+def _check_deadlines(raw: Iterable[Mapping[str, Any]], errors: dict[str, list[str]]) -> list[tuple[str, dt.date]]:
+    deadlines: list[tuple[str, dt.date]] = []
     for index, item in enumerate(raw):
         label = str(item.get("label") or "").strip()
         due = item.get("due")
@@ -41,7 +41,8 @@ def _check_deadlines(raw: Iterable[Mapping[str, Any]], errors: dict[str, list[st
             errors.setdefault("deadlines", []).append(f"Deadline {index + 1}: a label of 1 to 120 characters.")
         if not isinstance(due, dt.date):
             errors.setdefault("deadlines", []).append(f"Deadline {index + 1}: a date is needed.")
-        deadlines.append(Deadline(label=label, due=due))
+        if isinstance(due, dt.date):
+            deadlines.append((label, due))
     return deadlines
 
 
@@ -85,7 +86,7 @@ def check_create_case(actor: User, data: Mapping[str, Any]) -> Case:
     case.requesting_authority, case.requested_authority = requesting, requested
     with transaction.atomic():
         case.save()
-        Deadline.objects.bulk_create([Deadline(case=case, label=d.label, due=d.due) for d in deadlines])
+        Deadline.objects.bulk_create([Deadline(case=case, label=label, due=due) for label, due in deadlines])
         if actor.role == User.Role.OFFICER:
             Assignment.objects.create(case=case, user=actor, assigned_by=actor)
     return case
@@ -109,11 +110,11 @@ def check_update_case(actor: User, case: Case, data: Mapping[str, Any]) -> Case:
         case.save()
         if deadlines is not None:
             case.deadlines.all().delete()
-            Deadline.objects.bulk_create([Deadline(case=case, label=d.label, due=d.due) for d in deadlines])
+            Deadline.objects.bulk_create([Deadline(case=case, label=label, due=due) for label, due in deadlines])
     return case
 
 
-def check_set_assignments(actor: User, case: Case, user_ids: Iterable[str]) -> list[User]:
+def check_set_assignments(actor: User, case: Case, user_ids: Iterable[object]) -> list[User]:
     """Set which officers of the actor's own authority work on the case.
 
     Each side staffs its own officers; the other side's assignments are left
@@ -122,7 +123,7 @@ def check_set_assignments(actor: User, case: Case, user_ids: Iterable[str]) -> l
     Raises:
         BadInput: an id that is not an active officer of the actor's authority.
     """
-    if not can_edit_case(actor, case):
+    if not can_edit_case(actor, case) or actor.authority_id is None:
         raise NotFound
     try:
         wanted = {str(uuid.UUID(str(i))) for i in user_ids}
@@ -135,9 +136,7 @@ def check_set_assignments(actor: User, case: Case, user_ids: Iterable[str]) -> l
     if unknown:
         raise BadInput(fields={"officers": ["Only active officers of your authority can be assigned."]})
     with transaction.atomic():
-        Assignment.objects.filter(case=case, user__authority_id=actor.authority_id).exclude(
-            user__in=officers
-        ).delete()
+        Assignment.objects.filter(case=case, user__authority_id=actor.authority_id).exclude(user__in=officers).delete()
         existing = set(Assignment.objects.filter(case=case).values_list("user_id", flat=True))
         Assignment.objects.bulk_create(
             [Assignment(case=case, user=u, assigned_by=actor) for u in officers if u.pk not in existing]

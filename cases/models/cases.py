@@ -43,16 +43,12 @@ class Case(models.Model):
     requested_reference = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
-    legal_basis_name = models.CharField(
-        max_length=200, blank=True, help_text=_("Name of the treaty or convention")
-    )
+    legal_basis_name = models.CharField(max_length=200, blank=True, help_text=_("Name of the treaty or convention"))
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
     interpol_notice = models.CharField(max_length=64, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     assignees = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Assignment", through_fields=("case", "user"), related_name="assigned_cases"
     )
@@ -78,9 +74,7 @@ class Assignment(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     assigned_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -81,8 +81,17 @@ class CaseOut(Schema):
             deadlines=[DeadlineOut(label=d.label, due=d.due) for d in case.deadlines.all()],
             **{
                 f: getattr(case, f)
-                for f in ("requesting_reference", "requested_reference", "kind", "legal_basis",
-                          "legal_basis_name", "status", "interpol_notice", "opened_at", "updated_at")
+                for f in (
+                    "requesting_reference",
+                    "requested_reference",
+                    "kind",
+                    "legal_basis",
+                    "legal_basis_name",
+                    "status",
+                    "interpol_notice",
+                    "opened_at",
+                    "updated_at",
+                )
             },
         )
 

@@ -73,10 +73,14 @@ def case_edit(request: HttpRequest, case_id: str) -> HttpResponse:
     user = _user(request)
     case = access_case(user, case_id)
     initial: dict[str, Any] = {f: getattr(case, f) for f in EDITABLE_FIELDS}
-    initial.update(requesting_authority=case.requesting_authority.code, requested_authority=case.requested_authority.code)
+    initial.update(
+        requesting_authority=case.requesting_authority.code, requested_authority=case.requested_authority.code
+    )
     form = CaseForm(request.POST or None, initial=initial, editing=True)
     deadlines = DeadlineFormSet(
-        request.POST or None, prefix="deadline", initial=[{"label": d.label, "due": d.due} for d in case.deadlines.all()]
+        request.POST or None,
+        prefix="deadline",
+        initial=[{"label": d.label, "due": d.due} for d in case.deadlines.all()],
     )
     if request.method == "POST" and form.is_valid() and deadlines.is_valid():
         data = _case_data(form, deadlines)
@@ -97,15 +101,19 @@ def case_edit(request: HttpRequest, case_id: str) -> HttpResponse:
 def case_assign(request: HttpRequest, case_id: str) -> HttpResponse:
     user = _user(request)
     case = access_case(user, case_id)
+    assert user.authority_id is not None  # access_case admits only authority staff
     officers = User.objects.filter(authority_id=user.authority_id, role=User.Role.OFFICER, is_active=True)
-    current = [str(pk) for pk in case.assignments.filter(user__authority_id=user.authority_id).values_list("user_id", flat=True)]
+    current = [
+        str(pk)
+        for pk in case.assignments.filter(user__authority_id=user.authority_id).values_list("user_id", flat=True)
+    ]
     form = AssignForm(request.POST or None, initial={"officers": current})
     form.fields["officers"].choices = [(str(o.pk), f"{o.display_name} <{o.email}>") for o in officers]  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
             check_set_assignments(user, case, form.cleaned_data["officers"])
         except BadInput as exc:
-            form.add_error(None, "; ".join(sum(exc.fields.values(), [])))
+            form.add_error(None, "; ".join(m for messages_ in exc.fields.values() for m in messages_))
         else:
             messages.success(request, _("Assignments saved."))
             return redirect("case-detail", case_id=case.pk)

@@ -100,7 +100,7 @@ def do_redeem_enrolment(token: str, password: str) -> User:
 
 
 def has_second_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def do_start_totp(user: User) -> TOTPDevice:

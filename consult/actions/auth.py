@@ -14,7 +14,8 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp import devices_for_user, login as otp_login
+from django_otp import devices_for_user
+from django_otp import login as otp_login
 
 from consult.conf import comity_settings
 from consult.exceptions import InvalidCredentials, LockedOut

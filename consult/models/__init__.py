@@ -1,4 +1,4 @@
 from consult.models.auth import AuthFailure, EnrolmentToken
 from consult.models.people import Authority, User
 
-__all__ = ["Authority", "AuthFailure", "EnrolmentToken", "User"]
+__all__ = ["AuthFailure", "Authority", "EnrolmentToken", "User"]

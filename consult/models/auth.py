@@ -10,7 +10,7 @@ class AuthFailure(models.Model):
     """One failed password or second-factor attempt (never the secret tried)."""
 
     class Kind(models.TextChoices):
-        PASSWORD = "password"
+        PASSWORD = "password"  # noqa: S105 - a kind of failure, not a secret
         OTP = "otp"
         LOCKED = "locked"
 

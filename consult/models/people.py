@@ -76,9 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     display_name = models.CharField(max_length=150)
-    authority = models.ForeignKey(
-        Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
+    authority = models.ForeignKey(Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OFFICER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -103,6 +101,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def is_verified(self) -> bool:
+        """Whether this request's second factor is verified.
+
+        django-otp's middleware replaces this on each request's user; anywhere
+        it has not run, the answer is no.
+        """
+        return False
 
     @property
     def is_supervisor(self) -> bool:

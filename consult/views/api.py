@@ -1,7 +1,7 @@
 """API operations about the signed-in person."""
 
-from ninja import Router, Schema
 from django.http import HttpRequest
+from ninja import Router, Schema
 
 from consult.models import User
 

@@ -31,5 +31,7 @@ class Command(BaseCommand):
         token = do_issue_enrolment_link(user)
         link = comity_settings.COMITY_BASE_URL.rstrip("/") + reverse("enrol-link", args=[token])
         self.stdout.write(self.style.SUCCESS(f"Added {user.email} ({user.role})."))
-        self.stdout.write(f"Enrolment link (single use, expires in {comity_settings.COMITY_ENROLMENT_LINK_SECONDS // 3600} h):")
+        self.stdout.write(
+            f"Enrolment link (single use, expires in {comity_settings.COMITY_ENROLMENT_LINK_SECONDS // 3600} h):"
+        )
         self.stdout.write(link)
