@@ -78,8 +78,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register_routers() -> None:
     from cases.views.api import router as cases_router
     from consult.views.api import router as consult_router
+    from consult.views.keys import router as keys_router
+    from consult.views.threads import router as threads_router
 
     api.add_router("", consult_router)
+    api.add_router("", keys_router)
+    api.add_router("", threads_router)
     api.add_router("", cases_router)
 
 

@@ -16,6 +16,22 @@ DEFAULTS: dict[str, Any] = {
     # How long an enrolment link printed by ``add_user`` stays valid.
     "COMITY_ENROLMENT_LINK_SECONDS": 72 * 60 * 60,
     "COMITY_BACKUP_CODES": 10,
+    # The server's record-signing key (made on first use, mode 0600).
+    "COMITY_SERVER_KEY_FILE": lambda: settings.BASE_DIR / "var" / "server-key.pem",
+    # WebSocket limits (DESIGN §7): frame size, and a token bucket per socket.
+    "COMITY_MAX_FRAME_BYTES": 256 * 1024,
+    "COMITY_RATE_PER_SECOND": 20.0,
+    "COMITY_RATE_BURST": 60,
+    # Refusals within ``COMITY_ABUSE_WINDOW_SECONDS`` after which the socket is closed.
+    "COMITY_ABUSE_REFUSALS": 40,
+    "COMITY_ABUSE_WINDOW_SECONDS": 10,
+    # Epochs end after this many messages or this long (DESIGN §4).
+    "COMITY_EPOCH_MAX_MESSAGES": 1000,
+    "COMITY_EPOCH_MAX_SECONDS": 7 * 24 * 60 * 60,
+    # How often each worker looks for expired liaison invitations.
+    "COMITY_EXPIRY_SWEEP_SECONDS": 1.0,
+    # Entries per page for catch-up and history.
+    "COMITY_PAGE_ENTRIES": 500,
     # Base of links printed by management commands.
     "COMITY_BASE_URL": "http://127.0.0.1:8000",
 }
@@ -27,7 +43,10 @@ class ComitySettings:
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(name)
-        return getattr(settings, name, DEFAULTS[name])
+        if hasattr(settings, name):
+            return getattr(settings, name)
+        default = DEFAULTS[name]
+        return default() if callable(default) else default
 
 
 comity_settings = ComitySettings()

@@ -1,23 +1,293 @@
-"""The WebSocket endpoint (DESIGN §7): a thin transport over consult.actions."""
+"""The WebSocket endpoint (DESIGN §7): a thin transport over ``consult.actions``.
 
+One socket per tab at ``/ws/?device=D``. Frames are parsed strictly, checked,
+and dispatched to actions run in the database thread pool; every outgoing
+frame goes through one queue so entries leave in ``seq`` order.
+
+Delivery (DESIGN §5): ``sub`` joins the worker's hub *first*, then reads the
+record after ``after`` from the database, buffering live entries meanwhile;
+a live entry that skips a ``seq`` triggers a catch-up from the database. So
+nothing falls in between and nothing is sent twice.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from consult.actions.keys import check_key_package
+from consult.actions.messages import check_acknowledgement, check_send_message
+from consult.actions.threads import check_membership_change, do_mark_read
+from consult.conf import comity_settings
+from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
+from consult.lib import envelopes as check
+from consult.lib.access import access_device, access_thread_member
+from consult.lib.canonical import CanonicalJSONError, parse_json
+from consult.lib.entries import head_seq, load_frames
+from consult.lib.events import thread_group
+from consult.lib.hub import get_hub
+from consult.lib.ratelimit import TokenBucket
+
+FRAME_FIELDS = {
+    "sub": {"type", "thread", "after"},
+    "send": {"type", "thread", "envelope"},
+    "keys": {"type", "thread", "package"},
+    "member": {"type", "thread", "change"},
+    "acknowledge": {"type", "thread", "receipt"},
+    "typing": {"type", "thread"},
+    "read": {"type", "thread", "seq"},
+    "ping": {"type"},
+}
+RECHECK_SECONDS = 0.3  # a second look at the head after subscribing (pub/sub joins are not instant)
+CLOSE_REVOKED = 4403
+CLOSE_ABUSE = 4429
 
 
-class ConsultConsumer(AsyncJsonWebsocketConsumer):
-    """One socket per browser tab, for a signed-in, OTP-verified user."""
+@dataclass
+class Subscription:
+    """One thread a socket follows: the last ``seq`` sent, and live entries held while catching up."""
+
+    thread: str
+    last: int
+    syncing: bool = True
+    buffer: dict[int, str] = field(default_factory=dict)
+
+
+class ConsultConsumer(AsyncWebsocketConsumer):
+    """A member's socket: subscriptions, sends, key packages, membership changes, receipts."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not self.scope.get("otp_verified"):
             await self.close()  # before accept: the handshake is refused
             return
-        await self.accept()
-        await self.send_json({"type": "hello", "user": str(user.pk), "device": None})
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+        device_ids = parse_qs(self.scope.get("query_string", b"").decode()).get("device", [])
+        try:
+            self.device = await database_sync_to_async(access_device)(user, device_ids[0] if device_ids else "")
+        except NotFound:
+            await self.close()
             return
-        await self.send_json({"type": "error", "code": "bad_frame", "detail": "Unknown frame.", "ref": None})
+        self.user = user
+        self.user_id, self.device_id = str(user.pk), self.device.pk
+        self.subs: dict[str, Subscription] = {}
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.bucket = TokenBucket(comity_settings.COMITY_RATE_PER_SECOND, comity_settings.COMITY_RATE_BURST)
+        self.refusals: deque[float] = deque()
+        self.tasks: set[asyncio.Future[Any]] = set()
+        self.hub = get_hub()
+        await self.accept()
+        self.writer = asyncio.ensure_future(self._write())
+        await self.hub.attach(self)
+        self.emit({"type": "hello", "user": self.user_id, "device": self.device_id})
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "hub"):
+            return
+        for thread in list(self.subs):
+            await self._presence(thread, online=False)
+        await self.hub.detach(self)
+        for task in list(self.tasks):
+            task.cancel()
+        self.outbox.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer, 1)
+
+    def _spawn(self, work: Any) -> None:
+        """Run ``work`` in the background, keeping a reference until it ends."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- outgoing --------------------------------------------------------------
+
+    def emit(self, frame: dict[str, Any] | str) -> None:
+        self.outbox.put_nowait(frame if isinstance(frame, str) else json.dumps(frame, separators=(",", ":")))
+
+    async def _write(self) -> None:
+        while (text := await self.outbox.get()) is not None:
+            await self.send(text_data=text)
+
+    def error(self, code: str, detail: str, ref: Any, **extra: Any) -> None:
+        self.emit({"type": "error", "code": code, "detail": detail, "ref": ref, **extra})
+
+    # --- incoming --------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            self.error("bad_frame", "Frames are JSON text.", None)
+            return
+        if len(text_data) > comity_settings.COMITY_MAX_FRAME_BYTES or (
+            len(text_data.encode()) > comity_settings.COMITY_MAX_FRAME_BYTES
+        ):
+            self.error(TooLarge.code, f"Frames are at most {comity_settings.COMITY_MAX_FRAME_BYTES} bytes.", None)
+            return
+        wait = self.bucket.take()
+        if wait:
+            await self._refuse_for_rate(wait)
+            return
+        try:
+            frame = parse_json(text_data)
+        except CanonicalJSONError as exc:
+            self.error("bad_frame", f"Not valid JSON: {exc}", None)
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        ref = self._ref(frame, kind)
+        try:
+            if kind not in FRAME_FIELDS:
+                raise check.fail("type", "unknown frame type")
+            check.exact_fields(frame, kind, FRAME_FIELDS[kind])
+            if kind != "ping":
+                check.uuid_text(frame["thread"], "thread")
+            await getattr(self, f"on_{kind}")(frame)
+        except ComityError as exc:
+            self.error(ws_error_code(exc), exc.detail, ref)
+
+    @staticmethod
+    def _ref(frame: Any, kind: Any) -> Any:
+        """The ``client_id`` of the frame at fault, else its ``type`` (DESIGN §7)."""
+        with contextlib.suppress(Exception):
+            client_id = frame["envelope"]["header"]["client_id"]
+            if isinstance(client_id, str):
+                return client_id
+        return kind if isinstance(kind, str) else None
+
+    async def _refuse_for_rate(self, wait: float) -> None:
+        now = time.monotonic()
+        self.refusals.append(now)
+        while self.refusals and self.refusals[0] < now - comity_settings.COMITY_ABUSE_WINDOW_SECONDS:
+            self.refusals.popleft()
+        self.error(RateLimited.code, "Too many frames; slow down.", None, retry_after=round(wait, 3))
+        if len(self.refusals) >= comity_settings.COMITY_ABUSE_REFUSALS:
+            await self.close(code=CLOSE_ABUSE)
+
+    # --- frame handlers -------------------------------------------------------------
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        self.emit({"type": "pong"})
+
+    async def on_sub(self, frame: dict[str, Any]) -> None:
+        thread, after = frame["thread"], check.integer(frame["after"], "after")
+        await database_sync_to_async(access_thread_member)(self.user, thread)
+        sub = self.subs[thread] = Subscription(thread, after)
+        await self.hub.join_thread(thread, self)
+        await self._catch_up(sub)
+        self.emit({"type": "synced", "thread": thread, "head": sub.last})
+        self._flush(sub)
+        await self._presence(thread, online=True)
+        asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._recheck, sub)
+
+    async def on_send(self, frame: dict[str, Any]) -> None:
+        ack = await database_sync_to_async(check_send_message)(
+            self.user, self.device, frame["thread"], frame["envelope"]
+        )
+        self.emit({"type": "ack", "client_id": ack.client_id, "seq": ack.seq, "hash": ack.hash})
+
+    async def on_keys(self, frame: dict[str, Any]) -> None:
+        entry = await database_sync_to_async(check_key_package)(
+            self.user, self.device, frame["thread"], frame["package"]
+        )
+        self.emit({"type": "ack", "client_id": None, "seq": entry.seq, "ref": "keys"})
+
+    async def on_member(self, frame: dict[str, Any]) -> None:
+        seq = await database_sync_to_async(check_membership_change)(
+            self.user, self.device, frame["thread"], frame["change"]
+        )
+        self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "member"})
+
+    async def on_acknowledge(self, frame: dict[str, Any]) -> None:
+        seq = await database_sync_to_async(check_acknowledgement)(
+            self.user, self.device, frame["thread"], frame["receipt"]
+        )
+        self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "acknowledge"})
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        thread = self._subscribed(frame["thread"])
+        await self._broadcast(thread, {"type": "typing", "thread": thread, "user": self.user_id})
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        thread = self._subscribed(frame["thread"])
+        seq = check.integer(frame["seq"], "seq")
+        if await database_sync_to_async(do_mark_read)(self.user, thread, seq):
+            await self._broadcast(thread, {"type": "read", "thread": thread, "user": self.user_id, "seq": seq})
+
+    def _subscribed(self, thread: str) -> str:
+        if thread not in self.subs:
+            raise NotFound("Subscribe to the thread first.")
+        return thread
+
+    async def _broadcast(self, thread: str, frame: dict[str, Any]) -> None:
+        text = json.dumps(frame, separators=(",", ":"))
+        await self.hub.publish(thread_group(thread), {"type": "event", "thread": thread, "frame": text})
+
+    async def _presence(self, thread: str, *, online: bool) -> None:
+        await self._broadcast(thread, {"type": "presence", "thread": thread, "user": self.user_id, "online": online})
+
+    # --- delivery -------------------------------------------------------------------
+
+    async def _catch_up(self, sub: Subscription) -> None:
+        """Send everything after ``sub.last`` from the database, page by page."""
+        page = comity_settings.COMITY_PAGE_ENTRIES
+        while True:
+            frames = await database_sync_to_async(load_frames)(sub.thread, sub.last, page)
+            for seq, text in frames:
+                self.emit(text)
+                sub.last = seq
+            if len(frames) < page:
+                return
+
+    def _flush(self, sub: Subscription) -> None:
+        """Send held live entries in order; a gap sends the socket back to the database."""
+        while sub.buffer:
+            seq = min(sub.buffer)
+            text = sub.buffer.pop(seq)
+            if seq <= sub.last:
+                continue
+            if seq != sub.last + 1:
+                sub.buffer[seq] = text
+                self._spawn(self._refill(sub))
+                return
+            self.emit(text)
+            sub.last = seq
+        sub.syncing = False
+
+    async def _refill(self, sub: Subscription) -> None:
+        sub.syncing = True
+        await self._catch_up(sub)
+        self._flush(sub)
+
+    def _recheck(self, sub: Subscription) -> None:
+        async def look() -> None:
+            if self.subs.get(sub.thread) is sub and not sub.syncing:
+                if await database_sync_to_async(head_seq)(sub.thread) > sub.last and not sub.syncing:
+                    await self._refill(sub)
+
+        self._spawn(look())
+
+    # --- hub callbacks (synchronous) ---------------------------------------------------
+
+    def on_entry(self, thread: str, seq: int, frame: str) -> None:
+        sub = self.subs.get(thread)
+        if sub is None or seq <= sub.last:
+            return
+        if sub.syncing or seq != sub.last + 1:
+            sub.buffer[seq] = frame
+            if not sub.syncing:
+                sub.syncing = True
+                self._spawn(self._refill(sub))
+            return
+        self.emit(frame)
+        sub.last = seq
+
+    def on_event(self, thread: str, frame: str) -> None:
+        if thread in self.subs:
+            self.emit(frame)
+
+    def on_close(self, thread: str | None, reason: str) -> None:
+        self._spawn(self.close(code=CLOSE_REVOKED))

@@ -72,3 +72,25 @@ class InvalidCredentials(ComityError):
     code = "invalid_credentials"
     http_status = 401
     default_detail = "The e-mail address, password or code is not correct."
+
+
+class BadSignature(ComityError):
+    code = "bad_signature"
+    default_detail = "A signature or certificate does not verify."
+
+
+class StaleEpoch(ComityError):
+    code = "stale_epoch"
+    http_status = 409
+    default_detail = "This epoch is closed: rotate the key and send under the new epoch."
+
+
+class TooLarge(ComityError):
+    code = "too_large"
+    http_status = 413
+    default_detail = "Too large."
+
+
+def ws_error_code(exc: ComityError) -> str:
+    """The WebSocket error code for an error (DESIGN §7): bad input is a bad frame."""
+    return "bad_frame" if exc.code in ("bad_request", "invalid_credentials") else exc.code

@@ -1,4 +1,19 @@
 from consult.models.auth import AuthFailure, EnrolmentToken
+from consult.models.devices import Device, IdentityKey, RecordsKey
+from consult.models.entries import BackupWrap, Entry
 from consult.models.people import Authority, User
+from consult.models.threads import Membership, Thread
 
-__all__ = ["AuthFailure", "Authority", "EnrolmentToken", "User"]
+__all__ = [
+    "AuthFailure",
+    "Authority",
+    "BackupWrap",
+    "Device",
+    "EnrolmentToken",
+    "Entry",
+    "IdentityKey",
+    "Membership",
+    "RecordsKey",
+    "Thread",
+    "User",
+]

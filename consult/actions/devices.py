@@ -1,0 +1,116 @@
+"""Publishing identities, registering and revoking devices, records keys (DESIGN §4).
+
+The server verifies every certificate it stores and refuses what fails.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consult.exceptions import BadInput, Conflict, NotFound
+from consult.lib import envelopes as check
+from consult.lib.events import notify_close, send_event_on_commit, user_group
+from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes
+from consult.models import Authority, Device, IdentityKey, RecordsKey, User
+
+WRAPPED_FIELDS = frozenset({"kdf", "iter", "salt", "iv", "ct"})
+
+
+def check_wrapped_key(wrapped: Any, field: str) -> dict[str, Any]:
+    """A passphrase-wrapped private key ``{"kdf","iter","salt","iv","ct"}`` (DESIGN §4)."""
+    wrapped = check.exact_fields(wrapped, field, WRAPPED_FIELDS)
+    if wrapped["kdf"] != "PBKDF2-SHA256":
+        raise check.fail(f"{field}.kdf", "must be PBKDF2-SHA256")
+    if type(wrapped["iter"]) is not int or not 600_000 <= wrapped["iter"] <= 10_000_000:
+        raise check.fail(f"{field}.iter", "must be at least 600000")
+    check.binary(wrapped["salt"], f"{field}.salt", 16)
+    check.binary(wrapped["iv"], f"{field}.iv", check.IV_BYTES)
+    check.binary(wrapped["ct"], f"{field}.ct", minimum=check.TAG_BYTES + 32, maximum=512)
+    return dict(wrapped)
+
+
+def check_publish_identity(user: User, data: Mapping[str, Any]) -> IdentityKey:
+    """Publish (or replace) the user's identity and backup keys.
+
+    Replacing the identity key revokes every device it certified: their
+    certificates no longer verify, and counterparts must re-verify.
+    """
+    data = check.exact_fields(data, "identity", {"identity", "backup", "identity_wrapped", "backup_wrapped"})
+    fields = {
+        "identity_public": check.point(data["identity"], "identity"),
+        "backup_public": check.point(data["backup"], "backup"),
+        "identity_wrapped": check_wrapped_key(data["identity_wrapped"], "identity_wrapped"),
+        "backup_wrapped": check_wrapped_key(data["backup_wrapped"], "backup_wrapped"),
+    }
+    with transaction.atomic():
+        previous = IdentityKey.objects.select_for_update().filter(user=user).first()
+        if previous is not None and previous.identity_public != fields["identity_public"]:
+            for device in Device.objects.filter(user=user, revoked_at__isnull=True):
+                do_revoke_device(device)
+        identity, _ = IdentityKey.objects.update_or_create(user=user, defaults=fields)
+    return identity
+
+
+def check_register_device(user: User, data: Mapping[str, Any]) -> Device:
+    """Register a device whose certificate the user's identity key signed."""
+    data = check.exact_fields(data, "device", {"v", "user", "device", "dh", "sig", "certificate"})
+    if data["v"] != 1 or data["user"] != str(user.pk):
+        raise check.fail("user", "must be v1 and name you")
+    device_id = check.device_id(data["device"], "device")
+    dh, sig = check.point(data["dh"], "dh"), check.point(data["sig"], "sig")
+    identity = IdentityKey.objects.filter(user=user).first()
+    if identity is None:
+        raise BadInput("Publish your identity key before registering a device.")
+    signed = device_certificate_bytes(str(user.pk), device_id, dh, sig)
+    check.check_signature(signed, data["certificate"], identity.identity_public)
+    try:
+        with transaction.atomic():
+            return Device.objects.create(
+                id=device_id, user=user, dh_public=dh, sig_public=sig, certificate=data["certificate"]
+            )
+    except IntegrityError:
+        raise Conflict("This device id is already registered.") from None
+
+
+def do_revoke_device(device: Device) -> None:
+    """Revoke a device; its sockets close and it receives no further keys."""
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["revoked_at"])
+    send_event_on_commit(user_group(device.user_id), notify_close(device.user_id, None, f"device:{device.pk}"))
+
+
+def check_revoke_device(user: User, device_id: str) -> None:
+    with transaction.atomic():
+        device = Device.objects.select_for_update().filter(pk=device_id, user=user, revoked_at__isnull=True).first()
+        if device is None:
+            raise NotFound
+        do_revoke_device(device)
+
+
+def check_publish_records_key(user: User, authority: Authority, data: Mapping[str, Any]) -> RecordsKey:
+    """A supervisor publishes (or rotates) the authority's records key."""
+    if user.role != User.Role.SUPERVISOR or user.authority_id != authority.pk:
+        raise NotFound
+    data = check.exact_fields(data, "records_key", {"v", "authority", "certified_by", "dh", "certificate", "wrapped"})
+    if data["v"] != 1 or data["authority"] != authority.code or data["certified_by"] != str(user.pk):
+        raise check.fail("certified_by", "must be v1, this authority, and you")
+    dh = check.point(data["dh"], "dh")
+    wrapped = None if data["wrapped"] is None else check_wrapped_key(data["wrapped"], "wrapped")
+    identity = IdentityKey.objects.filter(user=user).first()
+    if identity is None:
+        raise BadInput("Publish your identity key before certifying a records key.")
+    signed = records_certificate_bytes(authority.code, str(user.pk), dh)
+    check.check_signature(signed, data["certificate"], identity.identity_public)
+    with transaction.atomic():
+        RecordsKey.objects.select_for_update().filter(authority=authority, retired_at__isnull=True).update(
+            retired_at=timezone.now()
+        )
+        return RecordsKey.objects.create(
+            authority=authority, dh_public=dh, certified_by=user, certificate=data["certificate"], wrapped=wrapped
+        )
+
+
+def current_records_key(authority_id: int) -> RecordsKey | None:
+    return RecordsKey.objects.filter(authority_id=authority_id, retired_at__isnull=True).first()

@@ -1,0 +1,77 @@
+"""Appending to a thread's record: the gapless, hash-chained, signed log (DESIGN §5).
+
+Every accepted item of a thread goes through :func:`do_append_entry`, under
+the thread's row lock, so concurrent writers on several workers line up and
+the chain never forks.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from consult.lib.canonical import canonical_json
+from consult.lib.crypto import ecdsa_sign, sha256
+from consult.lib.entries import entry_frame
+from consult.lib.events import notify_entry, send_event_on_commit, thread_group
+from consult.lib.protocol import genesis_hash, server_signed_bytes
+from consult.lib.server_key import server_private_key
+from consult.models import Entry, Thread, User
+
+
+def format_at(moment: datetime) -> str:
+    """UTC with milliseconds and ``Z``, e.g. ``2026-11-22T10:00:00.000Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def do_append_entry(
+    thread: Thread,
+    kind: str,
+    body: Any,
+    *,
+    user: User | None,
+    device: str | None,
+    epoch: int | None = None,
+    client_id: uuid.UUID | None = None,
+) -> Entry:
+    """Append one entry and publish it once the transaction commits.
+
+    The caller must hold ``thread``'s row lock (``select_for_update``) inside
+    a transaction and must have validated ``body``: this writes trusted input.
+
+    Returns:
+        The stored entry; ``thread``'s head fields are updated and saved.
+    """
+    now = datetime.now(UTC)
+    seq = thread.head_seq + 1
+    entry = {
+        "thread": str(thread.pk),
+        "seq": seq,
+        "at": format_at(now),
+        "kind": kind,
+        "actor": {"user": str(user.pk) if user else None, "device": device},
+        "body": body,
+    }
+    canonical = canonical_json(entry)
+    digest = sha256(canonical)
+    previous = bytes(thread.head_hash) if thread.head_seq else genesis_hash(str(thread.pk))
+    chain_hash = sha256(previous + digest)
+    signature = ecdsa_sign(server_private_key(), server_signed_bytes(str(thread.pk), seq, chain_hash))
+    stored = Entry.objects.create(
+        thread=thread,
+        seq=seq,
+        at=now,
+        kind=kind,
+        actor_user=user,
+        actor_device=device,
+        epoch=epoch,
+        client_id=client_id,
+        canonical=canonical.decode(),
+        digest=digest,
+        hash=chain_hash,
+        server_sig=signature,
+    )
+    thread.head_seq, thread.head_hash = seq, chain_hash
+    thread.save(update_fields=["head_seq", "head_hash"])
+    send_event_on_commit(thread_group(thread.pk), notify_entry(thread.pk, seq, entry_frame(stored)))
+    return stored

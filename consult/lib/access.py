@@ -1,0 +1,80 @@
+"""Who may use a thread, a device or a user's keys (DESIGN §1).
+
+``access_*`` functions fetch an object *and* enforce permission, raising
+:class:`~consult.exceptions.NotFound` for outsiders exactly as for a thing
+that does not exist.
+"""
+
+import uuid
+
+from django.db.models import Q
+
+from cases.lib.access import visible_cases
+from consult.exceptions import NotFound
+from consult.models import Device, Membership, Thread, User
+
+
+def _uuid(value: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound from None
+
+
+def is_member(user: User, thread_id: uuid.UUID | str) -> bool:
+    return Membership.objects.filter(thread_id=thread_id, user=user, ended_at__isnull=True).exists()
+
+
+def access_thread_member(user: User, thread_id: object) -> Thread:
+    """A thread ``user`` is a current member of."""
+    thread = Thread.objects.filter(
+        pk=_uuid(thread_id), memberships__user=user, memberships__ended_at__isnull=True
+    ).first()
+    if thread is None:
+        raise NotFound
+    return thread
+
+
+def access_thread(user: User, thread_id: object) -> Thread:
+    """A thread ``user`` may see the metadata of: members, and staff who see its case."""
+    key = _uuid(thread_id)
+    thread = (
+        Thread.objects.filter(pk=key)
+        .filter(Q(memberships__user=user, memberships__ended_at__isnull=True) | Q(case__in=visible_cases(user)))
+        .select_related("case")
+        .first()
+    )
+    if thread is None:
+        raise NotFound
+    return thread
+
+
+def access_device(user: User, device_id: object) -> Device:
+    """One of ``user``'s certified, unrevoked devices."""
+    device = Device.objects.filter(pk=str(device_id), user=user, revoked_at__isnull=True).first()
+    if device is None:
+        raise NotFound
+    return device
+
+
+def access_user_keys(viewer: User, user_id: object) -> User:
+    """A user whose public keys ``viewer`` may fetch to include them in a thread.
+
+    Colleagues of the same authority, people ``viewer`` shares a thread with,
+    staff of a counterpart in a case ``viewer`` sees, and liaison officers
+    (whom any officer may invite).
+    """
+    target = User.objects.filter(pk=_uuid(user_id), is_active=True).select_related("authority").first()
+    if target is None or viewer.authority_id is None:
+        raise NotFound
+    if target.authority_id == viewer.authority_id or target.role == User.Role.LIAISON:
+        return target
+    shared_thread = Membership.objects.filter(
+        user=target, ended_at__isnull=True, thread__memberships__user=viewer, thread__memberships__ended_at__isnull=True
+    ).exists()
+    counterpart = visible_cases(viewer).filter(
+        Q(requesting_authority_id=target.authority_id) | Q(requested_authority_id=target.authority_id)
+    )
+    if shared_thread or counterpart.exists():
+        return target
+    raise NotFound

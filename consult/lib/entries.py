@@ -1,0 +1,42 @@
+"""Serialising entries for the wire (DESIGN §5, §7).
+
+An entry's ``canonical`` text is spliced into frames as it is: it is already
+canonical JSON, so nothing is re-encoded per socket and clients hash exactly
+the bytes the server hashed.
+"""
+
+import json
+from typing import Any
+
+from consult.lib.crypto import b64u
+from consult.models import Entry
+
+
+def entry_frame(entry: Entry) -> str:
+    """The ``{"type":"entry",...}`` frame text for a stored entry."""
+    return (
+        f'{{"type":"entry","thread":"{entry.thread_id}","seq":{entry.seq},"entry":{entry.canonical},'
+        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"}}'
+    )
+
+
+def entry_item(entry: Entry) -> dict[str, Any]:
+    """An entry as the HTTP history returns it: ``{"seq","entry","hash","server_sig"}``."""
+    return {
+        "seq": entry.seq,
+        "entry": json.loads(entry.canonical),
+        "hash": b64u(bytes(entry.hash)),
+        "server_sig": b64u(bytes(entry.server_sig)),
+    }
+
+
+def load_frames(thread_id: str, after: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` entry frames after ``after``, in ``seq`` order."""
+    rows = Entry.objects.filter(thread_id=thread_id, seq__gt=after).order_by("seq")[:limit]
+    return [(row.seq, entry_frame(row)) for row in rows]
+
+
+def head_seq(thread_id: str) -> int:
+    from consult.models import Thread
+
+    return int(Thread.objects.filter(pk=thread_id).values_list("head_seq", flat=True).first() or 0)

@@ -1,0 +1,57 @@
+"""Public keys the server holds: identities, devices, records keys (DESIGN §4).
+
+Private keys reach the server only wrapped under a passphrase the server
+never sees. Binary values are kept as the base64url text the protocol uses,
+so what a client uploaded is what another client downloads.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class IdentityKey(models.Model):
+    """A user's identity (ECDSA) and backup (ECDH) keys, with their wrapped backups."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="identity"
+    )
+    identity_public = models.CharField(max_length=87)
+    backup_public = models.CharField(max_length=87)
+    identity_wrapped = models.JSONField()
+    backup_wrapped = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Device(models.Model):
+    """A browser (or reference client) of a user, certified by the user's identity."""
+
+    id = models.CharField(primary_key=True, max_length=22)  # 16 random bytes, base64url
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")
+    dh_public = models.CharField(max_length=87)
+    sig_public = models.CharField(max_length=87)
+    certificate = models.CharField(max_length=86)  # identity signature over the canonical certificate
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+
+class RecordsKey(models.Model):
+    """An authority's records key: recipient ``records:<code>`` of every package."""
+
+    authority = models.ForeignKey("consult.Authority", on_delete=models.CASCADE, related_name="records_keys")
+    dh_public = models.CharField(max_length=87)
+    certified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    certificate = models.CharField(max_length=86)
+    wrapped = models.JSONField(null=True, blank=True)  # absent for keys kept off-line
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority"], condition=Q(retired_at__isnull=True), name="one_current_records_key"
+            )
+        ]

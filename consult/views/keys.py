@@ -1,0 +1,130 @@
+"""API: the server key, identities, devices, records keys, backup wraps (DESIGN §7)."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Body, Router
+
+from consult.actions import devices as actions
+from consult.actions.keys import check_store_backup_wrap
+from consult.exceptions import NotFound
+from consult.lib import envelopes as check
+from consult.lib.access import access_user_keys
+from consult.lib.server_key import server_public_key_b64u
+from consult.models import Authority, BackupWrap, Device, IdentityKey, User
+
+router = Router(tags=["keys"])
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _device_json(device: Device) -> dict[str, Any]:
+    """A device certificate as its identity signed it (plus the signature)."""
+    return {
+        "v": 1,
+        "user": str(device.user_id),
+        "device": device.pk,
+        "dh": device.dh_public,
+        "sig": device.sig_public,
+        "certificate": device.certificate,
+    }
+
+
+@router.get("/server-key", summary="The server's record-signing public key")
+def server_key(request: HttpRequest) -> dict[str, str]:
+    return {"alg": "ECDSA-P256-SHA256", "key": server_public_key_b64u()}
+
+
+@router.put("/identity", summary="Publish my identity and backup keys with their wrapped private keys")
+def put_identity(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> dict[str, str]:  # noqa: B008
+    identity = actions.check_publish_identity(_user(request), payload)
+    return {"identity": identity.identity_public, "backup": identity.backup_public}
+
+
+@router.get("/identity", summary="My wrapped identity and backup keys, to restore a new device")
+def get_identity(request: HttpRequest) -> dict[str, Any]:
+    identity = IdentityKey.objects.filter(user=_user(request)).first()
+    if identity is None:
+        raise NotFound("No identity key yet.")
+    return {
+        "identity": identity.identity_public,
+        "backup": identity.backup_public,
+        "identity_wrapped": identity.identity_wrapped,
+        "backup_wrapped": identity.backup_wrapped,
+    }
+
+
+@router.get("/users/{user_id}/keys", summary="A user's identity key, backup key and certified devices")
+def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
+    user = access_user_keys(_user(request), user_id)
+    identity = IdentityKey.objects.filter(user=user).first()
+    devices = Device.objects.filter(user=user, revoked_at__isnull=True).order_by("created_at")
+    return {
+        "user": str(user.pk),
+        "display_name": user.display_name,
+        "authority": user.authority.code if user.authority else None,
+        "identity": identity.identity_public if identity else None,
+        "backup": identity.backup_public if identity else None,
+        "devices": [_device_json(d) for d in devices],
+    }
+
+
+@router.post("/devices", response={201: dict[str, Any]}, summary="Register this device with its certificate")
+def register_device(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> tuple[int, dict[str, Any]]:  # noqa: B008
+    return 201, _device_json(actions.check_register_device(_user(request), payload))
+
+
+@router.delete("/devices/{device_id}", response={204: None}, summary="Revoke one of my devices")
+def revoke_device(request: HttpRequest, device_id: str) -> tuple[int, None]:
+    actions.check_revoke_device(_user(request), device_id)
+    return 204, None
+
+
+def _authority(code: str) -> Authority:
+    authority = Authority.objects.filter(code=code.upper()).first()
+    if authority is None:
+        raise NotFound
+    return authority
+
+
+@router.get("/authorities/{code}/records-key", summary="An authority's records public key and certificate")
+def get_records_key(request: HttpRequest, code: str) -> dict[str, Any]:
+    authority = _authority(code)
+    key = actions.current_records_key(authority.pk)
+    if key is None:
+        raise NotFound("This authority has no records key yet.")
+    body: dict[str, Any] = {
+        "v": 1,
+        "authority": authority.code,
+        "id": f"records:{authority.code}",
+        "dh": key.dh_public,
+        "certified_by": str(key.certified_by_id),
+        "certificate": key.certificate,
+        "created_at": key.created_at.isoformat(),
+    }
+    user = _user(request)
+    if user.role == User.Role.SUPERVISOR and user.authority_id == authority.pk:
+        body["wrapped"] = key.wrapped  # only the authority's supervisors get the wrapped private key
+    return body
+
+
+@router.put("/authorities/{code}/records-key", summary="Publish or rotate the records key (supervisors)")
+def put_records_key(request: HttpRequest, code: str, payload: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    key = actions.check_publish_records_key(_user(request), _authority(code), payload)
+    return {"authority": key.authority.code, "dh": key.dh_public, "certificate": key.certificate}
+
+
+@router.post("/key-backup", response={201: dict[str, Any]}, summary="Store my epoch-key wrap to my backup key")
+def post_key_backup(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> tuple[int, dict[str, Any]]:  # noqa: B008
+    wrap = check_store_backup_wrap(_user(request), payload)
+    return 201, {"thread": str(wrap.thread_id), "epoch": wrap.epoch}
+
+
+@router.get("/key-backup", summary="My epoch-key wraps to my backup key, for a thread")
+def get_key_backup(request: HttpRequest, thread: str) -> list[dict[str, Any]]:
+    check.uuid_text(thread, "thread")
+    wraps = BackupWrap.objects.filter(user=_user(request), thread_id=thread).order_by("epoch")
+    return [{"thread": thread, "epoch": w.epoch, "eph": w.eph, "iv": w.iv, "ct": w.ct} for w in wraps]

@@ -1,0 +1,246 @@
+"""Threads, membership, key packages, messages and the record (DESIGN §4, §5)."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from consult.actions.keys import check_key_package
+from consult.actions.messages import check_send_message
+from consult.actions.threads import check_membership_change, do_expire_due_memberships
+from consult.client import build_membership_change, make_payload, open_envelope, seal_envelope, verify_chain
+from consult.client.chain import ChainHead
+from consult.client.errors import ChainError
+from consult.exceptions import BadInput, BadSignature, Conflict, Forbidden, NotFound, StaleEpoch
+from consult.lib.crypto import unb64u
+from consult.lib.entries import entry_item
+from consult.lib.server_key import server_private_key
+from consult.models import Entry, Thread
+from tests.realtime import World, make_world, open_thread, package_recipients, rotate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+def send(peer, thread_id, key, text="Is the offence punishable by at least one year?", epoch=None, **kwargs):  # type: ignore[no-untyped-def]
+    thread = Thread.objects.get(pk=thread_id)
+    envelope = seal_envelope(
+        peer.device, key, thread=thread_id, epoch=epoch or thread.epoch, kind=kwargs.pop("kind", "text"),
+        payload=make_payload(text), **kwargs,
+    )  # fmt: skip
+    return envelope, check_send_message(peer.user, peer.server_device(), thread_id, envelope)
+
+
+def add(actor, thread_id, target, expires=None):  # type: ignore[no-untyped-def]
+    change = build_membership_change(
+        actor.device, thread=thread_id, action="add", user=str(target.user.pk), expires=expires
+    )
+    return check_membership_change(actor.user, actor.server_device(), thread_id, change)
+
+
+def test_record__gapless_chain_verifies_with_the_server_key(world: World) -> None:
+    """Every accepted item is an entry; the client's verifier accepts the whole chain."""
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    key = rotate(world.fr, thread_id)
+    for i in range(5):
+        send(world.fr if i % 2 else world.de, thread_id, key, f"message {i}")
+    entries = [entry_item(e) for e in Entry.objects.filter(thread_id=thread_id).order_by("seq")]
+    assert [e["seq"] for e in entries] == list(range(1, 10))
+    assert [e["entry"]["kind"] for e in entries[:4]] == ["create", "keys", "member", "keys"]
+    head = verify_chain(thread_id, entries, server_private_key().public_key())
+    assert head.seq == 9 and head.hash == bytes(Thread.objects.get(pk=thread_id).head_hash)
+
+
+def test_record__a_changed_byte_is_caught_at_its_seq(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    send(world.fr, thread_id, key)
+    entries = [entry_item(e) for e in Entry.objects.filter(thread_id=thread_id).order_by("seq")]
+    entries[2]["entry"]["body"]["ct"] = entries[2]["entry"]["body"]["ct"][:-2] + "AA"
+    with pytest.raises(ChainError) as broken:
+        verify_chain(thread_id, entries, server_private_key().public_key(), after=ChainHead.genesis(thread_id))
+    assert broken.value.seq == 3
+
+
+def test_send__member_can_read_what_another_sent(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    key = rotate(world.fr, thread_id)
+    envelope, ack = send(world.fr, thread_id, key, "Please confirm the limitation period.")
+    stored = Entry.objects.get(thread_id=thread_id, seq=ack.seq)
+    assert b"limitation" not in stored.canonical.encode()  # ciphertext only
+    payload = open_envelope(envelope, key, world.fr.device.sig_public_key)
+    assert payload["text"] == "Please confirm the limitation period."
+
+
+def test_send__same_client_id_stores_once_and_returns_first_ack(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    envelope, first = send(world.fr, thread_id, key)
+    again = check_send_message(world.fr.user, world.fr.server_device(), thread_id, envelope)
+    assert again == first
+    assert Entry.objects.filter(thread_id=thread_id, kind="message").count() == 1
+
+
+def test_send__bad_signature_refused_and_nothing_stored(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    envelope, _ = send(world.fr, thread_id, key)
+    forged = {**envelope, "header": {**envelope["header"], "client_id": str(uuid.uuid4())}}
+    before = Entry.objects.count()
+    with pytest.raises(BadSignature):
+        check_send_message(world.fr.user, world.fr.server_device(), thread_id, forged)
+    assert Entry.objects.count() == before
+
+
+def test_send__outsider_gets_not_found(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    with pytest.raises(NotFound):
+        send(world.outsider, thread_id, key)
+    with pytest.raises(NotFound):
+        send(world.de, thread_id, key)  # a party officer, but not a member
+
+
+def test_epochs__removal_makes_old_epoch_stale_until_rotation(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    key = rotate(world.fr, thread_id)
+    change = build_membership_change(world.fr.device, thread=thread_id, action="remove", user=str(world.de.user.pk))
+    check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+    before = Entry.objects.count()
+    with pytest.raises(StaleEpoch):
+        send(world.fr, thread_id, key)
+    assert Entry.objects.count() == before
+    new_key = rotate(world.fr, thread_id)
+    _, ack = send(world.fr, thread_id, new_key)
+    assert ack.seq == Entry.objects.filter(thread_id=thread_id).count()
+
+
+def test_epochs__liaison_expiry_is_recorded_and_forces_rotation(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.liaison, expires=(timezone.now() + timedelta(hours=1)).isoformat())
+    key = rotate(world.fr, thread_id)
+    assert do_expire_due_memberships() == []
+    from consult.models import Membership
+
+    Membership.objects.filter(user=world.liaison.user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert do_expire_due_memberships() == [(thread_id, str(world.liaison.user.pk))]
+    last = Entry.objects.filter(thread_id=thread_id).order_by("-seq").first()
+    assert last is not None and last.kind == "expiry" and last.actor_user is None
+    assert '"reason":"expired"' in last.canonical
+    with pytest.raises(StaleEpoch):
+        send(world.fr, thread_id, key)
+    with pytest.raises(NotFound):
+        send(world.liaison, thread_id, key)
+
+
+def test_membership__liaison_needs_an_expiry_and_outsiders_cannot_join(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    with pytest.raises(BadInput):
+        add(world.fr, thread_id, world.liaison)
+    with pytest.raises(NotFound):
+        add(world.fr, thread_id, world.outsider)
+    assert Entry.objects.filter(thread_id=thread_id, kind="member").count() == 0
+
+
+def test_membership__liaison_cannot_invite(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.liaison, expires=(timezone.now() + timedelta(days=1)).isoformat())
+    with pytest.raises(Forbidden):
+        add(world.liaison, thread_id, world.de)
+
+
+def _package(world: World, thread_id: str, drop: str | None):  # type: ignore[no-untyped-def]
+    from consult.client import build_key_package, new_epoch_key
+    from consult.lib.crypto import b64u
+
+    thread = Thread.objects.get(pk=thread_id)
+    members, recipients = package_recipients(thread)
+    recipients = [r for r in recipients if r.id != drop]
+    prev = b64u(bytes(Entry.objects.get(thread=thread, seq=thread.epoch_seq).hash))
+    return build_key_package(
+        world.fr.device, thread=thread_id, epoch=thread.epoch + 1, reason="rotate", history="shared",
+        members=members, recipients=recipients, epoch_key=new_epoch_key(), prev=prev,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", ["member device", "records:FR-MJ", "records:DE-BFJ"])
+def test_rotate__package_missing_a_recipient_is_refused(world: World, missing: str) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    drop = world.de.device.id if missing == "member device" else missing
+    before = (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch)
+    with pytest.raises(BadInput) as refused:
+        check_key_package(world.fr.user, world.fr.server_device(), thread_id, _package(world, thread_id, drop))
+    assert "recipients" in str(refused.value.fields)
+    assert (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch) == before
+
+
+def test_rotate__newcomer_cannot_sign_the_rotation_that_admits_them(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    with pytest.raises(Forbidden):
+        rotate(world.de, thread_id)
+
+
+def test_rotate__wrong_epoch_or_prev_refused(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    package = _package(world, thread_id, None)
+    package["prev"] = package["prev"][:-4] + "AAAA"
+    from consult.client.objects import sign_object
+
+    resigned = sign_object(world.fr.device, {k: v for k, v in package.items() if k != "sig"})
+    with pytest.raises(BadInput):
+        check_key_package(world.fr.user, world.fr.server_device(), thread_id, resigned)
+
+
+def test_keys__records_key_opens_every_epoch(world: World) -> None:
+    """Both authorities' records keys can unwrap the epoch key (the record is readable by each party)."""
+    from consult.client import open_key_package
+    from consult.lib.entries import entry_item as item
+
+    thread_id, key = open_thread(world.fr, world.case)
+    entry = next(e for e in Entry.objects.filter(thread_id=thread_id, kind="keys"))
+    package = item(entry)["entry"]["body"]
+    for records in world.records.values():
+        assert open_key_package(package, records, world.fr.device.sig_public_key) == key
+
+
+def test_create__needs_both_records_keys(world: World) -> None:
+    from consult.models import RecordsKey
+
+    RecordsKey.objects.filter(authority__code="DE-BFJ").update(retired_at=timezone.now())
+    with pytest.raises(BadInput):
+        open_thread(world.fr, world.case)
+    assert not Thread.objects.exists()
+
+
+def test_create__conflicting_thread_id(world: World) -> None:
+    thread_id, _ = open_thread(world.fr, world.case)
+    from consult.actions.threads import check_create_thread
+    from consult.client import build_thread_creation
+    from consult.lib.server_key import server_public_key_b64u
+
+    creation = build_thread_creation(
+        world.fr.device, thread=thread_id, case=str(world.case.pk), subject="again", history="shared",
+        server_key=server_public_key_b64u(),
+    )  # fmt: skip
+    with pytest.raises(Conflict):
+        check_create_thread(world.fr.user, world.fr.server_device(), str(world.case.pk), creation)
+
+
+def test_create__pins_this_server_key(world: World) -> None:
+    from consult.actions.threads import check_create_thread
+    from consult.client import build_thread_creation
+    from consult.lib.crypto import b64u, generate_private_key, public_key_bytes
+
+    creation = build_thread_creation(
+        world.fr.device, thread=str(uuid.uuid4()), case=str(world.case.pk), subject="x", history="shared",
+        server_key=b64u(public_key_bytes(generate_private_key())),
+    )  # fmt: skip
+    with pytest.raises(BadInput):
+        check_create_thread(world.fr.user, world.fr.server_device(), str(world.case.pk), creation)
+    assert unb64u(creation["sig"])  # it was properly signed; only the key is wrong
