@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from consult.client.errors import ChainError
 from consult.lib.canonical import CanonicalJSONError
-from consult.lib.crypto import CryptoError, b64u, ecdsa_sign, ecdsa_verify, unb64u
+from consult.lib.crypto import CryptoError, b64u, ecdsa_sign, ecdsa_verify, public_key_bytes, unb64u
 from consult.lib.protocol import genesis_hash, link_hash, server_signed_bytes
 
 __all__ = ["ChainHead", "ChainWriter", "format_timestamp", "verify_chain"]
@@ -59,7 +59,8 @@ def verify_chain(
 
     Raises:
         ChainError: naming the first ``seq`` whose entry is missing, out of
-            order, of another thread, altered, or not signed by the server.
+            order, of another thread, altered, or not signed by the server,
+            or whose thread creation pins another server key.
     """
     head = after or ChainHead.genesis(thread)
     for item in items:
@@ -90,6 +91,13 @@ def _verify_item(
         raise ChainError(seq, "hash does not match the entry and its predecessor")
     if not ecdsa_verify(server_key, signature, server_signed_bytes(thread, seq, computed)):
         raise ChainError(seq, "server signature does not verify")
+    # The thread creation pins the server key (DESIGN §4), so a history
+    # re-signed with another key fails here, as in the browser's verifyChain.
+    body = entry.get("body")
+    if entry.get("kind") == "create" and (
+        not isinstance(body, dict) or body.get("server_key") != b64u(public_key_bytes(server_key))
+    ):
+        raise ChainError(seq, "the thread creation pins a different server key")
     return ChainHead(seq, computed)
 
 

@@ -1,0 +1,296 @@
+"""The WebSocket endpoint, in process (DESIGN §7): frames, errors, delivery order."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from consult.asgi import application
+from consult.client import make_payload, seal_envelope
+from consult.models import Entry, Thread
+from tests.helpers import verified_client
+from tests.realtime import Peer, World, make_world, open_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+async def connect(peer: Peer, device_index: int = 0) -> WebsocketCommunicator:
+    def cookie() -> bytes:
+        return f"sessionid={verified_client(peer.user).cookies['sessionid'].value}".encode()
+
+    headers = [ORIGIN, (b"cookie", await sync_to_async(cookie)())]
+    ws = WebsocketCommunicator(application, f"/ws/?device={peer.devices[device_index].id}", headers=headers)
+    connected, _ = await ws.connect()
+    assert connected
+    hello = await ws.receive_json_from()
+    assert hello == {"type": "hello", "user": str(peer.user.pk), "device": peer.devices[device_index].id}
+    return ws
+
+
+async def until(ws: WebsocketCommunicator, kind: str, timeout: float = 3, **match: Any) -> dict[str, Any]:
+    """The next frame of ``kind`` whose fields equal ``match``, skipping others."""
+    while True:
+        frame = await ws.receive_json_from(timeout=timeout)
+        if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+            return frame
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    yield await sync_to_async(make_world)()
+
+
+async def opened(world: World) -> tuple[str, bytes]:
+    return await sync_to_async(open_thread)(world.fr, world.case)
+
+
+def envelope(peer: Peer, thread_id: str, key: bytes, text: str = "hello", **kw: Any) -> dict[str, Any]:
+    epoch = Thread.objects.get(pk=thread_id).epoch
+    return seal_envelope(peer.device, key, thread=thread_id, epoch=epoch, kind="text", payload=make_payload(text), **kw)
+
+
+async def test_socket__refused_without_a_certified_device(world: World) -> None:
+    def cookie() -> bytes:
+        return f"sessionid={verified_client(world.fr.user).cookies['sessionid'].value}".encode()
+
+    for query in ("", "?device=AAAAAAAAAAAAAAAAAAAAAA", f"?device={world.de.device.id}"):
+        ws = WebsocketCommunicator(
+            application, f"/ws/{query}", headers=[ORIGIN, (b"cookie", await sync_to_async(cookie)())]
+        )
+        connected, _ = await ws.connect()
+        assert not connected, query
+        await ws.disconnect()
+
+
+async def test_socket__wrong_origin_refused(world: World) -> None:
+    def cookie() -> bytes:
+        return f"sessionid={verified_client(world.fr.user).cookies['sessionid'].value}".encode()
+
+    headers = [(b"origin", b"https://evil.example"), (b"cookie", await sync_to_async(cookie)())]
+    ws = WebsocketCommunicator(application, f"/ws/?device={world.fr.device.id}", headers=headers)
+    connected, _ = await ws.connect()
+    assert not connected
+    await ws.disconnect()
+
+
+async def test_sub__catch_up_then_synced_then_live(world: World) -> None:
+    thread_id, key = await opened(world)
+    ws = await connect(world.fr)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    first, second = await ws.receive_json_from(), await ws.receive_json_from()
+    assert (first["seq"], first["entry"]["kind"]) == (1, "create")
+    assert (second["seq"], second["entry"]["kind"]) == (2, "keys")
+    assert await ws.receive_json_from() == {"type": "synced", "thread": thread_id, "head": 2}
+    sent = await sync_to_async(envelope)(world.fr, thread_id, key)
+    await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": sent})
+    seen: dict[str, dict[str, Any]] = {}
+    while len(seen) < 2:
+        frame = await ws.receive_json_from()
+        if frame["type"] in ("ack", "entry"):
+            seen[frame["type"]] = frame
+    ack, live = seen["ack"], seen["entry"]
+    assert ack["client_id"] == sent["header"]["client_id"] and ack["seq"] == 3
+    assert live["seq"] == 3 and live["entry"]["body"] == sent and live["hash"] == ack["hash"]
+    await ws.disconnect()
+
+
+async def test_send__replayed_client_id_gets_the_first_ack(world: World) -> None:
+    thread_id, key = await opened(world)
+    ws = await connect(world.fr)
+    sent = await sync_to_async(envelope)(world.fr, thread_id, key)
+    acks = []
+    for _ in range(3):
+        await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": sent})
+        acks.append(await until(ws, "ack"))
+    assert acks[0] == acks[1] == acks[2]
+    assert await sync_to_async(Entry.objects.filter(kind="message").count)() == 1
+    await ws.disconnect()
+
+
+async def test_sub__third_authority_gets_not_found_like_a_missing_thread(world: World) -> None:
+    thread_id, _ = await opened(world)
+    ws = await connect(world.outsider)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    existing = await ws.receive_json_from()
+    await ws.send_json_to({"type": "sub", "thread": str(uuid.uuid4()), "after": 0})
+    missing = await ws.receive_json_from()
+    assert existing == missing == {"type": "error", "code": "not_found", "detail": "Not found.", "ref": "sub"}
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+BAD_FRAMES = [
+    ("not json", "{nope", "bad_frame"),
+    ("float", '{"type":"ping","x":1.5}', "bad_frame"),
+    ("duplicate key", '{"type":"ping","type":"ping"}', "bad_frame"),
+    ("unknown type", '{"type":"shout"}', "bad_frame"),
+    ("unknown field", '{"type":"ping","extra":1}', "bad_frame"),
+    ("array", "[1,2]", "bad_frame"),
+    ("bad thread id", '{"type":"sub","thread":"x","after":0}', "bad_frame"),
+    ("negative after", '{"type":"sub","thread":"6f1c7d9e-0000-4000-8000-000000000001","after":-1}', "bad_frame"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "code"), BAD_FRAMES, ids=[b[0] for b in BAD_FRAMES])
+async def test_bad_frames__error_and_the_socket_stays_usable(world: World, name: str, text: str, code: str) -> None:
+    ws = await connect(world.fr)
+    await ws.send_to(text_data=text)
+    error = await ws.receive_json_from()
+    assert error["type"] == "error" and error["code"] == code, error
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_too_large__refused_and_socket_usable(world: World) -> None:
+    ws = await connect(world.fr)
+    await ws.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * (256 * 1024)}))
+    assert (await ws.receive_json_from())["code"] == "too_large"
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_send__errors_carry_the_client_id_and_store_nothing(world: World) -> None:
+    thread_id, key = await opened(world)
+    ws = await connect(world.fr)
+    good = await sync_to_async(envelope)(world.fr, thread_id, key)
+    cases = {
+        "bad_signature": {**good, "sig": good["sig"][:-4] + ("AAAA" if not good["sig"].endswith("AAAA") else "BBBB")},
+        "bad_frame": {**good, "iv": "!!notbase64"},
+        "stale_epoch": await sync_to_async(envelope)(world.fr, thread_id, key),
+    }
+    await sync_to_async(Thread.objects.filter(pk=thread_id).update)(min_epoch=2)
+    for code, bad in cases.items():
+        await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": bad})
+        error = await ws.receive_json_from()
+        assert (error["code"], error["ref"]) == (code, bad["header"]["client_id"]), error
+    assert await sync_to_async(Entry.objects.filter(kind="message").count)() == 0
+    await ws.disconnect()
+
+
+async def test_rate_limit__rate_limited_with_retry_then_abuse_closes(world: World, settings: Any) -> None:
+    settings.COMITY_RATE_PER_SECOND, settings.COMITY_RATE_BURST = 1.0, 5
+    settings.COMITY_ABUSE_REFUSALS = 10
+    ws = await connect(world.fr)
+    for _ in range(5):
+        await ws.send_json_to({"type": "ping"})
+        assert (await ws.receive_json_from())["type"] == "pong"
+    await ws.send_json_to({"type": "ping"})
+    limited = await ws.receive_json_from()
+    assert limited["code"] == "rate_limited" and limited["retry_after"] > 0
+    for _ in range(9):
+        await ws.send_json_to({"type": "ping"})
+    closed = False
+    for _ in range(20):
+        output = await ws.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            closed = output.get("code") == 4429
+            break
+    assert closed
+    await ws.disconnect()
+
+
+async def test_typing_read_presence__reach_other_members(world: World) -> None:
+    from consult.actions.threads import check_membership_change
+    from consult.client import build_membership_change
+    from tests.realtime import rotate
+
+    thread_id, _ = await opened(world)
+
+    def add_de() -> None:
+        change = build_membership_change(world.fr.device, thread=thread_id, action="add", user=str(world.de.user.pk))
+        check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+        rotate(world.fr, thread_id)
+
+    await sync_to_async(add_de)()
+    fr, de = await connect(world.fr), await connect(world.de)
+    for ws in (fr, de):
+        await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+        await until(ws, "synced")
+    de_id = str(world.de.user.pk)
+    presence = await until(fr, "presence", user=de_id)
+    assert presence["online"] is True
+    await de.send_json_to({"type": "typing", "thread": thread_id})
+    assert (await until(fr, "typing"))["user"] == de_id
+    await de.send_json_to({"type": "read", "thread": thread_id, "seq": 4})
+    read = await until(fr, "read")
+    assert (read["user"], read["seq"]) == (str(world.de.user.pk), 4)
+    await de.disconnect()
+    gone = await until(fr, "presence", user=de_id, online=False)
+    assert gone["thread"] == thread_id
+    await fr.disconnect()
+
+
+async def test_revocation__closes_the_liaison_socket_within_five_seconds(world: World) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consult.actions.threads import check_membership_change, check_revoke_membership
+    from consult.client import build_membership_change
+
+    thread_id, _ = await opened(world)
+
+    def invite() -> None:
+        expires = (timezone.now() + timedelta(days=2)).isoformat()
+        change = build_membership_change(
+            world.fr.device, thread=thread_id, action="add", user=str(world.liaison.user.pk), expires=expires
+        )
+        check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+
+    await sync_to_async(invite)()
+    ws = await connect(world.liaison)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    await until(ws, "synced")
+    started = asyncio.get_running_loop().time()
+    await sync_to_async(check_revoke_membership)(world.fr.user, thread_id, str(world.liaison.user.pk))
+    while True:
+        output = await ws.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            break
+    assert output["code"] == 4403
+    assert asyncio.get_running_loop().time() - started < 5
+    await ws.disconnect()
+
+
+async def test_expiry__sweep_closes_the_liaison_socket_within_five_seconds(world: World) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consult.actions.threads import check_membership_change
+    from consult.client import build_membership_change
+
+    thread_id, _ = await opened(world)
+
+    def invite() -> None:
+        expires = (timezone.now() + timedelta(seconds=2)).isoformat()
+        change = build_membership_change(
+            world.fr.device, thread=thread_id, action="add", user=str(world.liaison.user.pk), expires=expires
+        )
+        check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+
+    await sync_to_async(invite)()
+    ws = await connect(world.liaison)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    await until(ws, "synced")
+    started = asyncio.get_running_loop().time()
+    while True:
+        output = await ws.receive_output(timeout=7)
+        if output["type"] == "websocket.close":
+            break
+    assert output["code"] == 4403
+    assert asyncio.get_running_loop().time() - started < 2 + 5
+    kinds = await sync_to_async(
+        lambda: list(Entry.objects.filter(thread_id=thread_id).order_by("seq").values_list("kind", flat=True))
+    )()
+    assert kinds[-1] == "expiry"
+    await ws.disconnect()
