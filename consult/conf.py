@@ -20,9 +20,10 @@ DEFAULTS: dict[str, Any] = {
     "COMITY_SERVER_KEY_FILE": lambda: settings.BASE_DIR / "var" / "server-key.pem",
     # WebSocket limits (DESIGN §7): frame size, and a token bucket per socket.
     "COMITY_MAX_FRAME_BYTES": 256 * 1024,
-    "COMITY_RATE_PER_SECOND": 20.0,
-    "COMITY_RATE_BURST": 60,
-    # Refusals within ``COMITY_ABUSE_WINDOW_SECONDS`` after which the socket is closed.
+    "COMITY_RATE_PER_SECOND": 50.0,
+    "COMITY_RATE_BURST": 100,
+    # Frames sent before the announced ``retry_after`` within the window, after
+    # which the socket is closed as abusive.
     "COMITY_ABUSE_REFUSALS": 40,
     "COMITY_ABUSE_WINDOW_SECONDS": 10,
     # Epochs end after this many messages or this long (DESIGN §4).

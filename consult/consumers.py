@@ -80,6 +80,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.bucket = TokenBucket(comity_settings.COMITY_RATE_PER_SECOND, comity_settings.COMITY_RATE_BURST)
         self.refusals: deque[float] = deque()
+        self.retry_at = 0.0
         self.tasks: set[asyncio.Future[Any]] = set()
         self.hub = get_hub()
         await self.accept()
@@ -159,8 +160,11 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         return kind if isinstance(kind, str) else None
 
     async def _refuse_for_rate(self, wait: float) -> None:
+        """Refuse a frame over the rate; close the socket of a client that ignores ``retry_after``."""
         now = time.monotonic()
-        self.refusals.append(now)
+        if now < self.retry_at:
+            self.refusals.append(now)  # it did not wait as told: that is abuse, not bad luck
+        self.retry_at = now + wait
         while self.refusals and self.refusals[0] < now - comity_settings.COMITY_ABUSE_WINDOW_SECONDS:
             self.refusals.popleft()
         self.error(RateLimited.code, "Too many frames; slow down.", None, retry_after=round(wait, 3))

@@ -186,7 +186,7 @@ async def test_rate_limit__rate_limited_with_retry_then_abuse_closes(world: Worl
     await ws.send_json_to({"type": "ping"})
     limited = await ws.receive_json_from()
     assert limited["code"] == "rate_limited" and limited["retry_after"] > 0
-    for _ in range(9):
+    for _ in range(12):  # ignoring retry_after
         await ws.send_json_to({"type": "ping"})
     closed = False
     for _ in range(20):
@@ -195,6 +195,26 @@ async def test_rate_limit__rate_limited_with_retry_then_abuse_closes(world: Worl
             closed = output.get("code") == 4429
             break
     assert closed
+    await ws.disconnect()
+
+
+async def test_rate_limit__client_that_waits_as_told_is_never_closed(world: World, settings: Any) -> None:
+    settings.COMITY_RATE_PER_SECOND, settings.COMITY_RATE_BURST = 20.0, 2
+    settings.COMITY_ABUSE_REFUSALS = 3
+    ws = await connect(world.fr)
+    pongs = refusals = 0
+    while pongs < 30:
+        await ws.send_json_to({"type": "ping"})
+        frame = await ws.receive_json_from()
+        if frame["type"] == "pong":
+            pongs += 1
+        else:
+            assert frame["code"] == "rate_limited"
+            refusals += 1
+            await asyncio.sleep(frame["retry_after"])
+    assert refusals >= 3  # refused often, yet still connected
+    await ws.send_json_to({"type": "ping"})
+    assert (await ws.receive_json_from())["type"] in ("pong", "error")
     await ws.disconnect()
 
 

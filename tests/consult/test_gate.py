@@ -97,13 +97,16 @@ async def test_gate__socket_handshake_refused_before_second_factor() -> None:
 async def test_gate__socket_accepts_verified_session() -> None:
     from asgiref.sync import sync_to_async
 
-    def verified_cookie() -> bytes:
-        client = verified_client(make_user(make_authority()))
-        return f"sessionid={client.cookies['sessionid'].value}".encode()
+    from tests.realtime import make_peer
 
-    cookie = await sync_to_async(verified_cookie)()
+    def verified_cookie() -> tuple[bytes, str]:
+        peer = make_peer(make_user(make_authority()))
+        client = verified_client(peer.user)
+        return f"sessionid={client.cookies['sessionid'].value}".encode(), peer.device.id
+
+    cookie, device = await sync_to_async(verified_cookie)()
     communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
+        application, f"/ws/?device={device}", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
     )
     connected, _ = await communicator.connect()
     assert connected
