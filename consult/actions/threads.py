@@ -32,7 +32,7 @@ def locked_thread(thread_id: uuid.UUID | str) -> Thread:
     return thread
 
 
-def active_membership(thread: Thread, user_id: object) -> Membership | None:
+def active_membership(thread: Thread, user_id: uuid.UUID | str) -> Membership | None:
     return Membership.objects.filter(thread=thread, user_id=user_id, ended_at__isnull=True).first()
 
 
@@ -132,7 +132,7 @@ def _end_membership(thread: Thread, membership: Membership, reason: str) -> None
     send_event_on_commit(user_group(membership.user_id), notify_close(membership.user_id, thread.pk, reason))
 
 
-def do_end_membership_by_server(thread_id: uuid.UUID | str, user_id: object, reason: str) -> int | None:
+def do_end_membership_by_server(thread_id: uuid.UUID | str, user_id: uuid.UUID | str, reason: str) -> int | None:
     """Expire or revoke a membership, recorded as an ``expiry`` entry with no actor."""
     with transaction.atomic():
         thread = locked_thread(thread_id)

@@ -12,7 +12,7 @@ import functools
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -240,7 +240,7 @@ def check_package_shape(package: Any, thread_id: str) -> Mapping[str, Any]:
         text(recipient["id"], "package.recipients[].id", 64)
         binary(recipient["iv"], "package.recipients[].iv", IV_BYTES)
         binary(recipient["ct"], "package.recipients[].ct", WRAPPED_KEY_BYTES)
-    return package
+    return cast(Mapping[str, Any], package)
 
 
 def check_change_shape(change: Any, thread_id: str) -> Mapping[str, Any]:
@@ -256,7 +256,7 @@ def check_change_shape(change: Any, thread_id: str) -> Mapping[str, Any]:
     timestamp(change["expires"], "change.expires")
     device_id(change["sender_device"], "change.sender_device")
     binary(change["sig"], "change.sig", SIGNATURE_BYTES)
-    return change
+    return cast(Mapping[str, Any], change)
 
 
 def check_receipt_shape(receipt: Any, thread_id: str) -> Mapping[str, Any]:
@@ -270,7 +270,7 @@ def check_receipt_shape(receipt: Any, thread_id: str) -> Mapping[str, Any]:
     binary(receipt["hash"], "receipt.hash", 32)
     device_id(receipt["device"], "receipt.device")
     binary(receipt["sig"], "receipt.sig", SIGNATURE_BYTES)
-    return receipt
+    return cast(Mapping[str, Any], receipt)
 
 
 def check_creation_shape(creation: Any) -> Mapping[str, Any]:
@@ -288,4 +288,4 @@ def check_creation_shape(creation: Any) -> Mapping[str, Any]:
     point(creation["server_key"], "creation.server_key")
     device_id(creation["sender_device"], "creation.sender_device")
     binary(creation["sig"], "creation.sig", SIGNATURE_BYTES)
-    return creation
+    return cast(Mapping[str, Any], creation)

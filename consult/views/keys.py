@@ -39,7 +39,7 @@ def server_key(request: HttpRequest) -> dict[str, str]:
 
 
 @router.put("/identity", summary="Publish my identity and backup keys with their wrapped private keys")
-def put_identity(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> dict[str, str]:  # noqa: B008
+def put_identity(request: HttpRequest, payload: Body[dict[str, Any]]) -> dict[str, str]:
     identity = actions.check_publish_identity(_user(request), payload)
     return {"identity": identity.identity_public, "backup": identity.backup_public}
 
@@ -73,7 +73,7 @@ def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
 
 
 @router.post("/devices", response={201: dict[str, Any]}, summary="Register this device with its certificate")
-def register_device(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> tuple[int, dict[str, Any]]:  # noqa: B008
+def register_device(request: HttpRequest, payload: Body[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
     return 201, _device_json(actions.check_register_device(_user(request), payload))
 
 
@@ -112,13 +112,13 @@ def get_records_key(request: HttpRequest, code: str) -> dict[str, Any]:
 
 
 @router.put("/authorities/{code}/records-key", summary="Publish or rotate the records key (supervisors)")
-def put_records_key(request: HttpRequest, code: str, payload: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+def put_records_key(request: HttpRequest, code: str, payload: Body[dict[str, Any]]) -> dict[str, Any]:
     key = actions.check_publish_records_key(_user(request), _authority(code), payload)
     return {"authority": key.authority.code, "dh": key.dh_public, "certificate": key.certificate}
 
 
 @router.post("/key-backup", response={201: dict[str, Any]}, summary="Store my epoch-key wrap to my backup key")
-def post_key_backup(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> tuple[int, dict[str, Any]]:  # noqa: B008
+def post_key_backup(request: HttpRequest, payload: Body[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
     wrap = check_store_backup_wrap(_user(request), payload)
     return 201, {"thread": str(wrap.thread_id), "epoch": wrap.epoch}
 

@@ -22,7 +22,7 @@ def _user(request: HttpRequest) -> User:
 
 
 @router.post("/cases/{case_id}/threads", response={201: dict[str, Any]}, summary="Open a thread (signed creation)")
-def create_thread(request: HttpRequest, case_id: str, payload: dict[str, Any] = Body(...)) -> tuple[int, Any]:  # noqa: B008
+def create_thread(request: HttpRequest, case_id: str, payload: Body[dict[str, Any]]) -> tuple[int, Any]:
     user = _user(request)
     device = access_device(user, payload.get("sender_device", "") if isinstance(payload, dict) else "")
     thread = check_create_thread(user, device, case_id, payload)
