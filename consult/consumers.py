@@ -47,6 +47,18 @@ FRAME_FIELDS = {
 }
 RECHECK_SECONDS = 0.3  # a second look at the head after subscribing (pub/sub joins are not instant)
 CLOSE_REVOKED = 4403
+
+
+def in_db_pool(func: Any) -> Any:
+    """Run ``func`` in the worker's database thread pool.
+
+    Not thread-sensitive: sockets of different threads write in parallel on
+    their own connections (the thread's row lock orders writers of one
+    thread), while each socket still handles its frames one at a time.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 CLOSE_ABUSE = 4429
 
 
@@ -70,7 +82,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             return
         device_ids = parse_qs(self.scope.get("query_string", b"").decode()).get("device", [])
         try:
-            self.device = await database_sync_to_async(access_device)(user, device_ids[0] if device_ids else "")
+            self.device = await in_db_pool(access_device)(user, device_ids[0] if device_ids else "")
         except NotFound:
             await self.close()
             return
@@ -178,7 +190,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def on_sub(self, frame: dict[str, Any]) -> None:
         thread, after = frame["thread"], check.integer(frame["after"], "after")
-        await database_sync_to_async(access_thread_member)(self.user, thread)
+        await in_db_pool(access_thread_member)(self.user, thread)
         sub = self.subs[thread] = Subscription(thread, after)
         await self.hub.join_thread(thread, self)
         await self._catch_up(sub)
@@ -188,27 +200,19 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._recheck, sub)
 
     async def on_send(self, frame: dict[str, Any]) -> None:
-        ack = await database_sync_to_async(check_send_message)(
-            self.user, self.device, frame["thread"], frame["envelope"]
-        )
+        ack = await in_db_pool(check_send_message)(self.user, self.device, frame["thread"], frame["envelope"])
         self.emit({"type": "ack", "client_id": ack.client_id, "seq": ack.seq, "hash": ack.hash})
 
     async def on_keys(self, frame: dict[str, Any]) -> None:
-        entry = await database_sync_to_async(check_key_package)(
-            self.user, self.device, frame["thread"], frame["package"]
-        )
+        entry = await in_db_pool(check_key_package)(self.user, self.device, frame["thread"], frame["package"])
         self.emit({"type": "ack", "client_id": None, "seq": entry.seq, "ref": "keys"})
 
     async def on_member(self, frame: dict[str, Any]) -> None:
-        seq = await database_sync_to_async(check_membership_change)(
-            self.user, self.device, frame["thread"], frame["change"]
-        )
+        seq = await in_db_pool(check_membership_change)(self.user, self.device, frame["thread"], frame["change"])
         self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "member"})
 
     async def on_acknowledge(self, frame: dict[str, Any]) -> None:
-        seq = await database_sync_to_async(check_acknowledgement)(
-            self.user, self.device, frame["thread"], frame["receipt"]
-        )
+        seq = await in_db_pool(check_acknowledgement)(self.user, self.device, frame["thread"], frame["receipt"])
         self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "acknowledge"})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
@@ -218,7 +222,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict[str, Any]) -> None:
         thread = self._subscribed(frame["thread"])
         seq = check.integer(frame["seq"], "seq")
-        if await database_sync_to_async(do_mark_read)(self.user, thread, seq):
+        if await in_db_pool(do_mark_read)(self.user, thread, seq):
             await self._broadcast(thread, {"type": "read", "thread": thread, "user": self.user_id, "seq": seq})
 
     def _subscribed(self, thread: str) -> str:
@@ -239,7 +243,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         """Send everything after ``sub.last`` from the database, page by page."""
         page = comity_settings.COMITY_PAGE_ENTRIES
         while True:
-            frames = await database_sync_to_async(load_frames)(sub.thread, sub.last, page)
+            frames = await in_db_pool(load_frames)(sub.thread, sub.last, page)
             for seq, text in frames:
                 self.emit(text)
                 sub.last = seq
@@ -269,7 +273,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
     def _recheck(self, sub: Subscription) -> None:
         async def look() -> None:
             if self.subs.get(sub.thread) is sub and not sub.syncing:
-                if await database_sync_to_async(head_seq)(sub.thread) > sub.last and not sub.syncing:
+                if await in_db_pool(head_seq)(sub.thread) > sub.last and not sub.syncing:
                     await self._refill(sub)
 
         self._spawn(look())

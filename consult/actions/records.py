@@ -33,11 +33,16 @@ def do_append_entry(
     device: str | None,
     epoch: int | None = None,
     client_id: uuid.UUID | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> Entry:
     """Append one entry and publish it once the transaction commits.
 
     The caller must hold ``thread``'s row lock (``select_for_update``) inside
     a transaction and must have validated ``body``: this writes trusted input.
+
+    Args:
+        also_save: further ``thread`` fields the caller changed, saved in the
+            same UPDATE as the head.
 
     Returns:
         The stored entry; ``thread``'s head fields are updated and saved.
@@ -72,6 +77,6 @@ def do_append_entry(
         server_sig=signature,
     )
     thread.head_seq, thread.head_hash = seq, chain_hash
-    thread.save(update_fields=["head_seq", "head_hash"])
+    thread.save(update_fields=["head_seq", "head_hash", *also_save])
     send_event_on_commit(thread_group(thread.pk), notify_entry(thread.pk, seq, entry_frame(stored)))
     return stored

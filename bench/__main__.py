@@ -1,0 +1,8 @@
+"""``python -m bench [realtime] [--quick]``: run Comity's benchmarks (see docs/performance.md)."""
+
+import sys
+
+from bench import realtime
+
+if __name__ == "__main__":
+    realtime.main(sys.argv[1:])

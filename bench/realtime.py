@@ -1,0 +1,370 @@
+"""Real-time delivery benchmark: Comity against bare Channels fan-out (issue: real-time §8).
+
+Two daphne workers share Redis (and, for Comity, PostgreSQL). Ten threads with
+five member sockets each are driven by the reference client with real signed
+envelopes; per step the senders' total rate rises. For each step we report
+delivered copies/s, loss and send→deliver latency percentiles, then the
+highest rate sustained with p99 ≤ 100 ms and no loss. The same load, with the
+same envelopes, runs alternately through a bare consumer that only
+``group_send``s, on channels_redis's core and pub/sub layers: only same-run
+ratios mean anything on a shared machine.
+"""
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS, MEMBERS = 10, 5
+P99_LIMIT_MS = 100.0
+CLIENT_ID = re.compile(r'"client_id":"([0-9a-f-]{36})"')
+
+
+@dataclass
+class Step:
+    system: str
+    rate: int  # sends per second, all threads together
+    sent: int
+    expected: int
+    delivered: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def loss(self) -> int:
+        return self.expected - self.delivered
+
+    @property
+    def copies_per_second(self) -> float:
+        return self.delivered / self.seconds
+
+    @property
+    def sustained(self) -> bool:
+        return self.loss == 0 and self.p99_ms <= P99_LIMIT_MS
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- servers ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def workers(app: str, count: int, env: dict[str, str]) -> Iterator[list[str]]:
+    processes, urls = [], []
+    try:
+        for _ in range(count):
+            port = free_port()
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+                    cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+            urls.append(f"ws://127.0.0.1:{port}")
+        deadline = time.monotonic() + 30
+        for url in urls:
+            port = int(url.rsplit(":", 1)[1])
+            while True:
+                try:
+                    import socket
+
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+# --- load --------------------------------------------------------------------------
+
+
+async def drive(
+    system: str,
+    rate: int,
+    seconds: float,
+    senders: list[Any],
+    receivers: list[Any],
+    frames: list[list[tuple[str, str]]],
+) -> Step:
+    """Send ``frames[t]`` on ``senders[t]`` evenly over ``seconds``; time every copy's arrival."""
+    sent_at: dict[str, float] = {}
+    arrivals: list[float] = []
+    expected_ids: set[str] = {cid for per_thread in frames for cid, _ in per_thread}
+    delivered = 0
+    done = asyncio.Event()
+
+    async def receive(socket: Any) -> None:
+        nonlocal delivered
+        while True:
+            text = await socket.recv()
+            if system == "comity" and not text.startswith('{"type":"entry"'):
+                continue
+            match = CLIENT_ID.search(text)
+            if match and match.group(1) in expected_ids:
+                now = time.perf_counter()
+                arrivals.append((now - sent_at.get(match.group(1), now)) * 1000)
+                delivered += 1
+                if delivered == len(expected_ids) * MEMBERS:
+                    done.set()
+
+    async def send(socket: Any, per_thread: list[tuple[str, str]]) -> None:
+        interval = seconds / max(1, len(per_thread))
+        start = time.perf_counter()
+        for n, (cid, text) in enumerate(per_thread):
+            delay = start + n * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent_at[cid] = time.perf_counter()
+            await socket.send(text)
+
+    readers = [asyncio.ensure_future(receive(s)) for s in receivers]
+    await asyncio.gather(*(send(s, f) for s, f in zip(senders, frames, strict=True)))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), timeout=3)  # drain
+    elapsed = seconds  # copies/s over the sending window; late copies show in the latency
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return Step(
+        system, rate, len(expected_ids), len(expected_ids) * MEMBERS, delivered, elapsed,
+        percentile(arrivals, 0.50), percentile(arrivals, 0.95), percentile(arrivals, 0.99),
+    )  # fmt: skip
+
+
+# --- Comity set-up (in this process, through the project's own actions) ---------------
+
+
+def prepare_database(url: str) -> None:
+    """Point Django at a dedicated benchmark database, made and migrated if needed."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consult.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+
+
+@dataclass
+class ComityLoad:
+    cookies: list[str]  # per member
+    devices: list[str]  # per member
+    steps: list[list[tuple[str, list[tuple[str, str]]]]]  # per step: per thread (id, frames)
+    bare_frames: list[list[list[tuple[str, str]]]]  # the same envelopes, framed for the bare consumer
+
+
+def build_comity_load(rates: list[int], seconds: float) -> ComityLoad:
+    """Members, keys and fresh threads for every step, and every envelope pre-sealed."""
+    import json
+
+    from consult.actions.threads import check_membership_change
+    from consult.client import build_membership_change, make_payload, seal_envelope
+    from consult.models import User
+    from tests.helpers import assign, make_authority, make_case, make_user, verified_client
+    from tests.realtime import make_peer, make_records_key, open_thread, rotate
+
+    fr, de = make_authority("FR-MJ", "FR"), make_authority("DE-BFJ", "DE")
+    for authority in (fr, de):
+        make_records_key(make_peer(make_user(authority, User.Role.SUPERVISOR)))
+    members = [make_peer(make_user(fr if n < 3 else de)) for n in range(MEMBERS)]
+    case = make_case(members[0].user, de)
+    assign(members[3].user, case, members[3].user, members[4].user)
+    assign(members[0].user, case, members[0].user, members[1].user, members[2].user)
+    steps, bare = [], []
+    for rate in rates:
+        per_step, per_step_bare = [], []
+        for _ in range(THREADS):
+            thread_id, _ = open_thread(members[0], case)
+            for peer in members[1:]:
+                change = build_membership_change(
+                    members[0].device, thread=thread_id, action="add", user=str(peer.user.pk)
+                )
+                check_membership_change(members[0].user, members[0].server_device(), thread_id, change)
+            key = rotate(members[0], thread_id)
+            frames, bare_frames = [], []
+            for m in range(max(1, round(rate * seconds / THREADS))):
+                text = f"Message {m}: could you confirm the limitation period under your article 7? " * 2
+                envelope = seal_envelope(
+                    members[0].device, key, thread=thread_id, epoch=2, kind="text", payload=make_payload(text)
+                )
+                cid = envelope["header"]["client_id"]
+                frames.append((cid, json.dumps({"type": "send", "thread": thread_id, "envelope": envelope}, separators=(",", ":"))))
+                bare_frames.append((cid, json.dumps({"type": "send", "envelope": envelope}, separators=(",", ":"))))
+            per_step.append((thread_id, frames))
+            per_step_bare.append(bare_frames)
+        steps.append(per_step)
+        bare.append(per_step_bare)
+    cookies = [str(verified_client(p.user).cookies["sessionid"].value) for p in members]
+    return ComityLoad(cookies, [p.device.id for p in members], steps, bare)
+
+
+async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], seconds: float) -> list[Step]:
+    results = []
+    sockets = [
+        [
+            await websockets.connect(
+                f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?device={load.devices[m]}",
+                origin=urls[0].replace("ws", "http", 1),  # type: ignore[arg-type]
+                additional_headers={"Cookie": f"sessionid={load.cookies[m]}"},
+                max_size=2**20, ping_interval=None,
+            )  # fmt: skip
+            for m in range(MEMBERS)
+        ]
+        for t in range(THREADS)
+    ]
+    for per_thread in sockets:
+        for socket in per_thread:
+            await socket.recv()  # hello
+    for rate, per_step in zip(rates, load.steps, strict=True):
+        for (thread_id, _), per_thread in zip(per_step, sockets, strict=True):
+            for socket in per_thread:
+                await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
+                while '"synced"' not in await socket.recv():
+                    pass
+        step = await drive("comity", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s],
+                           [frames for _, frames in per_step])  # fmt: skip
+        results.append(step)
+        report_step(step)
+        if saturated(results):
+            break
+    for per_thread in sockets:
+        for socket in per_thread:
+            await socket.close()
+    return results
+
+
+async def run_bare(urls: list[str], layer: str, load: ComityLoad, rates: list[int], seconds: float) -> list[Step]:
+    results = []
+    for rate, per_step in zip(rates, load.bare_frames, strict=True):
+        group = os.urandom(6).hex()
+        sockets = [
+            [await websockets.connect(f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?group={group}{t}",
+                                      max_size=2**20, ping_interval=None) for m in range(MEMBERS)]  # fmt: skip
+            for t in range(THREADS)
+        ]
+        await asyncio.sleep(0.2)  # let the group subscriptions settle
+        step = await drive(f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s],
+                           per_step)  # fmt: skip
+        results.append(step)
+        report_step(step)
+        for per_thread in sockets:
+            for socket in per_thread:
+                await socket.close()
+        if saturated(results):
+            break
+    return results
+
+
+def saturated(results: list[Step]) -> bool:
+    """Two unsustained steps in a row: more load only measures the queue."""
+    return len(results) >= 2 and not results[-1].sustained and not results[-2].sustained
+
+
+def report_step(step: Step) -> None:
+    print(
+        f"  {step.system:<12} {step.rate:>5} sends/s  {step.copies_per_second:>8.0f} copies/s  loss {step.loss:>5}"
+        f"  p50 {step.p50_ms:>7.1f}  p95 {step.p95_ms:>7.1f}  p99 {step.p99_ms:>7.1f} ms",
+        flush=True,
+    )
+
+
+def best_sustained(steps: list[Step]) -> Step | None:
+    ok = [s for s in steps if s.sustained]
+    return max(ok, key=lambda s: s.copies_per_second) if ok else None
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    import json
+
+    quick = "--quick" in argv
+    rates = [25, 50, 100, 150, 200, 250, 300, 400] if not quick else [25, 50, 100]
+    seconds = 4.0 if not quick else 2.0
+    rounds = 1 if quick else 2
+    database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/comity_bench")
+    redis = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    prepare_database(database)
+    print(f"Preparing {THREADS} threads x {MEMBERS} members for {len(rates)} steps …", flush=True)
+    load = build_comity_load(rates, seconds)
+    env = {"DATABASE_URL": database, "REDIS_URL": redis, "COMITY_DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    runs: dict[str, list[list[Step]]] = {"comity": [], "bare-core": [], "bare-pubsub": []}
+    for round_ in range(rounds):
+        print(f"Round {round_ + 1}/{rounds}", flush=True)
+        with workers("consult.asgi:application", 2, env) as urls:
+            runs["comity"].append(asyncio.run(run_comity(urls, load, rates, seconds)))
+        for layer in ("core", "pubsub"):
+            with workers("bench.bare:application", 2, {"REDIS_URL": redis, "BENCH_LAYER": layer}) as urls:
+                runs[f"bare-{layer}"].append(asyncio.run(run_bare(urls, layer, load, rates, seconds)))
+        if not quick:
+            # Each round needs fresh threads: a thread's first epoch ends after 1,000 messages.
+            load = build_comity_load(rates, seconds) if round_ + 1 < rounds else load
+
+    best = {system: max((best_sustained(r) for r in rs if best_sustained(r)), key=lambda s: s.copies_per_second,
+                        default=None) for system, rs in runs.items()}  # fmt: skip
+    bare_best = max((s.copies_per_second for k, s in best.items() if k != "comity" and s), default=0.0)
+    comity_best = best["comity"].copies_per_second if best["comity"] else 0.0
+    at_50 = [s.p50_ms for r in runs["comity"] for s in r if s.rate == 50]
+    summary = {
+        "machine": {"cores": os.cpu_count()},
+        "load": {"threads": THREADS, "members": MEMBERS, "rates": rates, "seconds_per_step": seconds,
+                 "rounds": rounds},  # fmt: skip
+        "max_sustained_copies_per_second": {k: (s.copies_per_second if s else 0.0) for k, s in best.items()},
+        "ratio_comity_to_best_bare": (comity_best / bare_best) if bare_best else None,
+        "comity_p50_ms_at_50_sends_per_second": min(at_50) if at_50 else None,
+        "steps": {k: [[{**asdict(s), "loss": s.loss, "copies_per_second": s.copies_per_second} for s in r]
+                      for r in rs] for k, rs in runs.items()},  # fmt: skip
+    }
+    out = ROOT / "bench" / "results" / "latest.json"
+    out.write_text(json.dumps(summary, indent=2))
+    print()
+    print(f"{'system':<14}{'max sustained copies/s (p99 <= 100 ms, no loss)':>50}")
+    for system, step in best.items():
+        print(f"{system:<14}{(step.copies_per_second if step else 0):>50.0f}")
+    ratio = summary["ratio_comity_to_best_bare"]
+    print(f"\nComity / best bare: {ratio:.2f}x" if ratio else "\nComity / best bare: n/a")
+    print(f"Comity p50 at 50 sends/s: {summary['comity_p50_ms_at_50_sends_per_second']} ms")
+    print(f"Written to {out.relative_to(ROOT)}")
+    return summary
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
