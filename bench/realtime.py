@@ -172,8 +172,9 @@ def prepare_database(url: str) -> None:
 
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            admin.execute(f'CREATE DATABASE "{name}"')
+        # A dedicated database, made anew each run: no leftovers, current migrations.
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consult.settings")
     import django
@@ -182,7 +183,6 @@ def prepare_database(url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
 
 
 @dataclass
@@ -334,9 +334,12 @@ def main(argv: list[str]) -> dict[str, Any]:
         for layer in ("core", "pubsub"):
             with workers("bench.bare:application", 2, {"REDIS_URL": redis, "BENCH_LAYER": layer}) as urls:
                 runs[f"bare-{layer}"].append(asyncio.run(run_bare(urls, layer, load, rates, seconds)))
-        if not quick:
+        if round_ + 1 < rounds:
             # Each round needs fresh threads: a thread's first epoch ends after 1,000 messages.
-            load = build_comity_load(rates, seconds) if round_ + 1 < rounds else load
+            from django.core.management import call_command
+
+            call_command("flush", interactive=False, verbosity=0)
+            load = build_comity_load(rates, seconds)
 
     best = {system: max((best_sustained(r) for r in rs if best_sustained(r)), key=lambda s: s.copies_per_second,
                         default=None) for system, rs in runs.items()}  # fmt: skip

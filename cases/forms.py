@@ -24,6 +24,12 @@ class CaseForm(forms.Form):
     legal_basis_name = forms.CharField(label=_("Treaty or convention"), max_length=200, required=False)
     status = forms.ChoiceField(label=_("Status"), choices=Case.Status.choices)
     interpol_notice = forms.CharField(label=_("INTERPOL notice"), max_length=64, required=False)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), required=False, choices=[("", _("None yet"))] + Case.Outcome.choices
+    )
+    outcome_on = forms.DateField(
+        label=_("Outcome date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ outsider's request for something that exists gets the same 404 as for
 something that does not.
 """
 
+import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,6 +27,8 @@ class VerifiedSessionAuth(SessionAuth):
             return user
         return None
 
+
+logger = logging.getLogger("comity.api")
 
 api = NinjaAPI(
     title="Comity API",
@@ -69,6 +72,13 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
     return api.create_response(request, body, status=401)
 
 
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A bug answers in the API's own shape; the traceback goes to the log, not the client."""
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    return api.create_response(request, {"error": "server_error", "detail": "Something went wrong."}, status=500)
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = {403: "forbidden", 404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
@@ -77,14 +87,26 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from cases.views.api import router as cases_router
+    from cases.views.deadlines_api import router as deadlines_router
+    from cases.views.stats_api import router as stats_router
+    from cases.views.workflow_api import router as workflow_router
     from consult.views.api import router as consult_router
+    from consult.views.blobs import router as blobs_router
+    from consult.views.client import router as client_router
     from consult.views.keys import router as keys_router
+    from consult.views.record import router as record_router
     from consult.views.threads import router as threads_router
 
     api.add_router("", consult_router)
     api.add_router("", keys_router)
     api.add_router("", threads_router)
+    api.add_router("", record_router)
+    api.add_router("", blobs_router)
+    api.add_router("", client_router)
     api.add_router("", cases_router)
+    api.add_router("", workflow_router)
+    api.add_router("", deadlines_router)
+    api.add_router("", stats_router)
 
 
 _register_routers()

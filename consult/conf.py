@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "COMITY_EXPIRY_SWEEP_SECONDS": 1.0,
     # Entries per page for catch-up and history.
     "COMITY_PAGE_ENTRIES": 500,
+    # Encrypted file uploads (DESIGN §7 "POST blobs"): the largest ciphertext
+    # accepted, and where blobs are kept (one file per blob, named by its id).
+    "COMITY_MAX_BLOB_BYTES": 50 * 1024 * 1024,
+    "COMITY_BLOB_DIR": lambda: settings.BASE_DIR / "var" / "blobs",
     # Base of links printed by management commands.
     "COMITY_BASE_URL": "http://127.0.0.1:8000",
 }

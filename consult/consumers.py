@@ -153,7 +153,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         kind = frame.get("type") if isinstance(frame, dict) else None
         ref = self._ref(frame, kind)
         try:
-            if kind not in FRAME_FIELDS:
+            if not isinstance(kind, str) or kind not in FRAME_FIELDS:
                 raise check.fail("type", "unknown frame type")
             check.exact_fields(frame, kind, FRAME_FIELDS[kind])
             if kind != "ping":

@@ -99,7 +99,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         # Keep connections: opening one costs more than the queries of a message.
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # No health check: it costs a round trip before every socket frame's
+        # queries; a connection that broke fails one call and is replaced.
+        conn_health_checks=False,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -132,6 +134,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Where encrypted file blobs are kept (default: var/blobs, see consult/conf.py).
+if os.environ.get("COMITY_BLOB_DIR"):
+    COMITY_BLOB_DIR = Path(os.environ["COMITY_BLOB_DIR"])
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 
 from cases.views import pages as case_pages
 from consult.api import api
-from consult.views import auth
+from consult.views import auth, pages
 
 # The admin signs in through Comity's own pages (password + second factor).
 admin.site.login = RedirectView.as_view(pattern_name="login", query_string=True)  # type: ignore[method-assign,assignment]
@@ -26,6 +26,11 @@ urlpatterns = [
     path("cases/<str:case_id>/", case_pages.case_detail, name="case-detail"),
     path("cases/<str:case_id>/edit/", case_pages.case_edit, name="case-edit"),
     path("cases/<str:case_id>/assign/", case_pages.case_assign, name="case-assign"),
+    path("", include("cases.urls")),  # workflow: registers, deadlines, notifications, statistics
+    path("keys/", pages.keys_page, name="keys"),
+    path("records-key/", pages.records_key_page, name="records-key"),
+    path("threads/", pages.thread_list_page, name="thread-list"),
+    path("threads/<str:thread_id>/", pages.thread_page, name="thread"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from cases.lib.access import can_edit_case
 from cases.models import Assignment, Case, Deadline
+from consult.actions.retention import do_record_case_status
 from consult.exceptions import BadInput, NotFound
 from consult.models import Authority, User
 
@@ -22,7 +24,15 @@ EDITABLE_FIELDS = (
     "legal_basis_name",
     "status",
     "interpol_notice",
+    "outcome",
+    "outcome_on",
 )
+# What an omitted or null field becomes: dates are null, text is empty.
+_BLANK: dict[str, Any] = {"outcome_on": None}
+
+
+def _value(field: str, value: Any) -> Any:
+    return _BLANK.get(field, "") if value is None or value == "" else value
 
 
 def _authority(code: Any, field: str, errors: dict[str, list[str]]) -> Authority | None:
@@ -46,9 +56,23 @@ def _check_deadlines(raw: Iterable[Mapping[str, Any]], errors: dict[str, list[st
     return deadlines
 
 
+def _check_outcome(case: Case, errors: dict[str, list[str]]) -> None:
+    """An outcome comes with its date, on or after the opening and not in the future (statistics count it)."""
+    if bool(case.outcome) != bool(case.outcome_on):
+        errors.setdefault("outcome_on", []).append("Give both the outcome and its date, or neither.")
+    elif isinstance(case.outcome_on, dt.date):
+        opened = timezone.localdate(case.opened_at) if case.opened_at else timezone.localdate()
+        if case.outcome_on > timezone.localdate():
+            errors.setdefault("outcome_on", []).append("The outcome cannot be in the future.")
+        elif case.outcome_on < opened:
+            errors.setdefault("outcome_on", []).append("The outcome cannot precede the opening of the case.")
+
+
 def _check_case(case: Case, errors: dict[str, list[str]]) -> None:
     if case.legal_basis == Case.LegalBasis.BILATERAL and not case.legal_basis_name.strip():
         errors.setdefault("legal_basis_name", []).append("Name the bilateral treaty.")
+    if "outcome_on" not in errors:
+        _check_outcome(case, errors)
     try:
         case.full_clean(exclude=["requesting_authority", "requested_authority", "created_by"])
     except ValidationError as exc:
@@ -78,7 +102,7 @@ def check_create_case(actor: User, data: Mapping[str, Any]) -> Case:
             errors.setdefault("requested_authority", []).append("A case links two different authorities.")
         elif actor.authority_id not in (requesting.pk, requested.pk):
             errors.setdefault("requesting_authority", []).append("Your authority must be one of the two parties.")
-    case = Case(created_by=actor, **{f: data.get(f, "") or "" for f in EDITABLE_FIELDS})
+    case = Case(created_by=actor, **{f: _value(f, data.get(f)) for f in EDITABLE_FIELDS})
     case.status = case.status or Case.Status.OPEN
     deadlines = _check_deadlines(data.get("deadlines") or [], errors)
     _check_case(case, errors)
@@ -93,7 +117,7 @@ def check_create_case(actor: User, data: Mapping[str, Any]) -> Case:
 
 
 def check_update_case(actor: User, case: Case, data: Mapping[str, Any]) -> Case:
-    """Change a case's metadata; ``deadlines``, if given, replaces the list.
+    """Change a case's metadata; ``deadlines``, if given, replaces the hand-entered ones.
 
     Raises:
         BadInput: with the fields at fault; nothing is written.
@@ -101,15 +125,18 @@ def check_update_case(actor: User, case: Case, data: Mapping[str, Any]) -> Case:
     if not can_edit_case(actor, case):
         raise NotFound
     errors: dict[str, list[str]] = {}
+    status_before = case.status
     for field in EDITABLE_FIELDS:
         if field in data:
-            setattr(case, field, data[field] if data[field] is not None else "")
+            setattr(case, field, _value(field, data[field]))
     deadlines = _check_deadlines(data["deadlines"], errors) if "deadlines" in data else None
     _check_case(case, errors)
     with transaction.atomic():
         case.save()
+        if case.status != status_before:
+            do_record_case_status(case, actor, status_before, case.status)
         if deadlines is not None:
-            case.deadlines.all().delete()
+            case.deadlines.filter(limit__isnull=True).delete()  # computed deadlines follow the profile
             Deadline.objects.bulk_create([Deadline(case=case, label=label, due=due) for label, due in deadlines])
     return case
 

@@ -1,3 +1,49 @@
 from cases.models.cases import Assignment, Case, Deadline
+from cases.models.deadlines import (
+    CaseEvent,
+    DayType,
+    DeadlineNotice,
+    Notification,
+    StartEvent,
+    TreatyLimit,
+    TreatyProfile,
+)
+from cases.models.workflow import (
+    Assurance,
+    AssuranceCheck,
+    AssuranceEvent,
+    AssuranceStatus,
+    AssuranceType,
+    ChecklistPoint,
+    Clarification,
+    HandlingCode,
+    Item,
+    MonitoringTask,
+    Side,
+    ThreadHandling,
+)
 
-__all__ = ["Assignment", "Case", "Deadline"]
+__all__ = [
+    "Assignment",
+    "Assurance",
+    "AssuranceCheck",
+    "AssuranceEvent",
+    "AssuranceStatus",
+    "AssuranceType",
+    "Case",
+    "CaseEvent",
+    "ChecklistPoint",
+    "Clarification",
+    "DayType",
+    "Deadline",
+    "DeadlineNotice",
+    "HandlingCode",
+    "Item",
+    "MonitoringTask",
+    "Notification",
+    "Side",
+    "StartEvent",
+    "ThreadHandling",
+    "TreatyLimit",
+    "TreatyProfile",
+]

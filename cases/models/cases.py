@@ -32,6 +32,11 @@ class Case(models.Model):
         DECIDED = "decided", _("Decided")
         CLOSED = "closed", _("Closed")
 
+    class Outcome(models.TextChoices):
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requesting_authority = models.ForeignKey(
         "consult.Authority", on_delete=models.PROTECT, related_name="cases_requested"
@@ -46,6 +51,13 @@ class Case(models.Model):
     legal_basis_name = models.CharField(max_length=200, blank=True, help_text=_("Name of the treaty or convention"))
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
     interpol_notice = models.CharField(max_length=64, blank=True)
+    # How the request ended and when (statistics: granted, refused, withdrawn).
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_on = models.DateField(null=True, blank=True)
+    # The time limits that apply (cases.models.deadlines); their start dates are CaseEvents.
+    treaty_profile = models.ForeignKey(
+        "cases.TreatyProfile", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -82,11 +94,26 @@ class Assignment(models.Model):
 
 
 class Deadline(models.Model):
-    """A named date the case must meet (e.g. end of provisional arrest)."""
+    """A named date the case must meet (e.g. end of provisional arrest).
+
+    Entered by hand (``limit`` is null) or computed from the case's treaty
+    profile: ``start`` plus the limit's days and any ``extension_days``
+    granted (``cases.actions.deadlines``). ``met_on`` ends its countdown.
+    """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadlines")
     label = models.CharField(max_length=120)
     due = models.DateField()
+    limit = models.ForeignKey("cases.TreatyLimit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    start = models.DateField(null=True, blank=True)
+    extension_days = models.PositiveIntegerField(default=0)
+    met_on = models.DateField(null=True, blank=True)
 
     class Meta:
-        ordering = ["due"]
+        ordering = ["due", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "limit"], condition=Q(limit__isnull=False), name="deadline_limit_once"
+            )
+        ]
+        indexes = [models.Index(fields=["due"], condition=Q(met_on__isnull=True), name="deadline_open_due")]

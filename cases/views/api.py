@@ -31,6 +31,8 @@ class DeadlineIn(StrictSchema):
 class DeadlineOut(Schema):
     label: str
     due: dt.date
+    computed: bool = False  # from the treaty profile (see /cases/{id}/deadlines)
+    met_on: dt.date | None = None
 
 
 class CaseIn(StrictSchema):
@@ -43,6 +45,8 @@ class CaseIn(StrictSchema):
     legal_basis_name: str = ""
     status: Case.Status = Case.Status.OPEN
     interpol_notice: str = ""
+    outcome: Case.Outcome | None = None
+    outcome_on: dt.date | None = None
     deadlines: list[DeadlineIn] = []
 
 
@@ -54,6 +58,8 @@ class CasePatch(StrictSchema):
     legal_basis_name: str | None = None
     status: Case.Status | None = None
     interpol_notice: str | None = None
+    outcome: Case.Outcome | None = None
+    outcome_on: dt.date | None = None
     deadlines: list[DeadlineIn] | None = None
 
 
@@ -68,6 +74,9 @@ class CaseOut(Schema):
     legal_basis_name: str
     status: str
     interpol_notice: str
+    outcome: str
+    outcome_on: dt.date | None
+    treaty_profile: str | None
     opened_at: dt.datetime
     updated_at: dt.datetime
     deadlines: list[DeadlineOut]
@@ -78,7 +87,11 @@ class CaseOut(Schema):
             id=case.pk,
             requesting_authority=case.requesting_authority.code,
             requested_authority=case.requested_authority.code,
-            deadlines=[DeadlineOut(label=d.label, due=d.due) for d in case.deadlines.all()],
+            treaty_profile=case.treaty_profile.code if case.treaty_profile else None,
+            deadlines=[
+                DeadlineOut(label=d.label, due=d.due, computed=d.limit_id is not None, met_on=d.met_on)
+                for d in case.deadlines.all()
+            ],
             **{
                 f: getattr(case, f)
                 for f in (
@@ -89,6 +102,8 @@ class CaseOut(Schema):
                     "legal_basis_name",
                     "status",
                     "interpol_notice",
+                    "outcome",
+                    "outcome_on",
                     "opened_at",
                     "updated_at",
                 )

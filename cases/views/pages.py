@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from cases.actions.cases import EDITABLE_FIELDS, check_create_case, check_set_as
 from cases.forms import AssignForm, CaseFilterForm, CaseForm, DeadlineFormSet
 from cases.lib.access import access_case, can_edit_case, visible_cases
 from cases.lib.search import filter_cases
+from cases.models import Deadline, Notification
 from consult.exceptions import BadInput
 from consult.models import User
 
@@ -24,8 +26,10 @@ def _user(request: HttpRequest) -> User:
 def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    cases = filter_cases(visible_cases(_user(request)), filters).prefetch_related("deadlines")
-    return render(request, "comity/cases/list.html", {"form": form, "cases": cases[:200]})
+    running = Prefetch("deadlines", Deadline.objects.filter(met_on__isnull=True))
+    cases = filter_cases(visible_cases(_user(request)), filters).prefetch_related(running)
+    unread = Notification.objects.filter(user=_user(request), read_at__isnull=True).count()
+    return render(request, "comity/cases/list.html", {"form": form, "cases": cases[:200], "unread": unread})
 
 
 def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
@@ -80,7 +84,7 @@ def case_edit(request: HttpRequest, case_id: str) -> HttpResponse:
     deadlines = DeadlineFormSet(
         request.POST or None,
         prefix="deadline",
-        initial=[{"label": d.label, "due": d.due} for d in case.deadlines.all()],
+        initial=[{"label": d.label, "due": d.due} for d in case.deadlines.filter(limit__isnull=True)],
     )
     if request.method == "POST" and form.is_valid() and deadlines.is_valid():
         data = _case_data(form, deadlines)

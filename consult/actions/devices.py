@@ -56,7 +56,7 @@ def check_publish_identity(user: User, data: Mapping[str, Any]) -> IdentityKey:
 def check_register_device(user: User, data: Mapping[str, Any]) -> Device:
     """Register a device whose certificate the user's identity key signed."""
     data = check.exact_fields(data, "device", {"v", "user", "device", "dh", "sig", "certificate"})
-    if data["v"] != 1 or data["user"] != str(user.pk):
+    if type(data["v"]) is not int or data["v"] != 1 or data["user"] != str(user.pk):
         raise check.fail("user", "must be v1 and name you")
     device_id = check.device_id(data["device"], "device")
     dh, sig = check.point(data["dh"], "dh"), check.point(data["sig"], "sig")
@@ -68,8 +68,9 @@ def check_register_device(user: User, data: Mapping[str, Any]) -> Device:
     try:
         with transaction.atomic():
             return Device.objects.create(
-                id=device_id, user=user, dh_public=dh, sig_public=sig, certificate=data["certificate"]
-            )
+                id=device_id, user=user, dh_public=dh, sig_public=sig, certificate=data["certificate"],
+                identity_public=identity.identity_public,
+            )  # fmt: skip
     except IntegrityError:
         raise Conflict("This device id is already registered.") from None
 
@@ -94,7 +95,12 @@ def check_publish_records_key(user: User, authority: Authority, data: Mapping[st
     if user.role != User.Role.SUPERVISOR or user.authority_id != authority.pk:
         raise NotFound
     data = check.exact_fields(data, "records_key", {"v", "authority", "certified_by", "dh", "certificate", "wrapped"})
-    if data["v"] != 1 or data["authority"] != authority.code or data["certified_by"] != str(user.pk):
+    if (
+        type(data["v"]) is not int
+        or data["v"] != 1
+        or data["authority"] != authority.code
+        or data["certified_by"] != str(user.pk)
+    ):
         raise check.fail("certified_by", "must be v1, this authority, and you")
     dh = check.point(data["dh"], "dh")
     wrapped = None if data["wrapped"] is None else check_wrapped_key(data["wrapped"], "wrapped")

@@ -13,8 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cases.actions.workflow import check_workflow_message
 from consult.actions.records import do_append_entry
-from consult.actions.threads import active_membership, locked_thread
+from consult.actions.threads import active_membership, locked_member_thread, locked_thread
 from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
 from consult.lib import envelopes as check
@@ -65,18 +66,17 @@ def check_send_message(user: User, device: Device, thread_id: str, envelope: Any
     check.check_envelope_signature(envelope, device.sig_public)
     client_id = uuid.UUID(header["client_id"])
     with transaction.atomic():
-        thread = locked_thread(thread_id)
-        if active_membership(thread, user.pk) is None:
-            raise NotFound
+        thread = locked_member_thread(thread_id, user)
         first = Entry.objects.filter(thread=thread, client_id=client_id).first()
         if first is not None:
             return _ack(first, header["client_id"])
         _check_epoch(thread, header["epoch"])
-        entry = do_append_entry(
-            thread, "message", envelope, user=user, device=device.pk, epoch=header["epoch"], client_id=client_id
-        )
         thread.epoch_messages += 1
-        thread.save(update_fields=["epoch_messages"])
+        entry = do_append_entry(
+            thread, "message", envelope, user=user, device=device.pk, epoch=header["epoch"], client_id=client_id,
+            also_save=("epoch_messages",),
+        )  # fmt: skip
+        check_workflow_message(user, thread, header, entry)  # workflow rules (cases); raising rolls back the entry
     return _ack(entry, header["client_id"])
 
 

@@ -135,14 +135,14 @@ def check_membership_change(user: User, device: Device, thread_id: str, change: 
         else:
             assert current is not None
             end = Membership.End.LEFT if action == "leave" else Membership.End.REMOVED
-            _end_membership(thread, current, end)
+            _end_membership(thread, current, end, entry.seq)
     return entry.seq
 
 
-def _end_membership(thread: Thread, membership: Membership, reason: str) -> None:
-    """End a membership: no earlier epoch is accepted again, and their sockets leave."""
-    membership.ended_at, membership.end_reason = timezone.now(), reason
-    membership.save(update_fields=["ended_at", "end_reason"])
+def _end_membership(thread: Thread, membership: Membership, reason: str, seq: int) -> None:
+    """End a membership at entry ``seq``: no earlier epoch is accepted again, and their sockets leave."""
+    membership.ended_at, membership.end_reason, membership.ended_seq = timezone.now(), reason, seq
+    membership.save(update_fields=["ended_at", "end_reason", "ended_seq"])
     thread.min_epoch = thread.epoch + 1
     thread.save(update_fields=["min_epoch"])
     send_event_on_commit(user_group(membership.user_id), notify_close(membership.user_id, thread.pk, reason))
@@ -156,14 +156,19 @@ def do_end_membership_by_server(thread_id: uuid.UUID | str, user_id: uuid.UUID |
         if membership is None:
             return None
         entry = do_append_entry(thread, "expiry", {"user": str(user_id), "reason": reason}, user=None, device=None)
-        _end_membership(thread, membership, reason)
+        _end_membership(thread, membership, reason, entry.seq)
     return entry.seq
 
 
 def check_revoke_membership(actor: User, thread_id: str, user_id: str) -> int:
     """An officer or supervisor of a party revokes an invitation before it expires."""
+    check.uuid_text(user_id, "user")
+    try:
+        thread_key = uuid.UUID(str(thread_id))
+    except ValueError:
+        raise NotFound from None
     with transaction.atomic():
-        thread = Thread.objects.filter(pk=thread_id).select_related("case").first()
+        thread = Thread.objects.filter(pk=thread_key).select_related("case").first()
         if thread is None or active_membership(thread, actor.pk) is None:
             raise NotFound
         if not _may_invite(actor, thread):

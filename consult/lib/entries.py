@@ -13,21 +13,38 @@ from consult.models import Entry
 
 
 def entry_frame(entry: Entry) -> str:
-    """The ``{"type":"entry",...}`` frame text for a stored entry."""
+    """The ``{"type":"entry",...}`` frame text for a stored entry (with ``digest`` once purged)."""
+    purged = f',"digest":"{b64u(bytes(entry.digest))}"' if entry.purged_at is not None else ""
     return (
         f'{{"type":"entry","thread":"{entry.thread_id}","seq":{entry.seq},"entry":{entry.canonical},'
-        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"}}'
+        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"{purged}}}'
     )
 
 
 def entry_item(entry: Entry) -> dict[str, Any]:
-    """An entry as the HTTP history returns it: ``{"seq","entry","hash","server_sig"}``."""
-    return {
+    """An entry as the HTTP history returns it: ``{"seq","entry","hash","server_sig"}``.
+
+    A purged entry also carries ``digest`` (the SHA-256 of the entry as it was
+    written, which the chain hash binds) and ``purged_on``.
+    """
+    item = {
         "seq": entry.seq,
         "entry": json.loads(entry.canonical),
         "hash": b64u(bytes(entry.hash)),
         "server_sig": b64u(bytes(entry.server_sig)),
     }
+    if entry.purged_at is not None:
+        item["digest"] = b64u(bytes(entry.digest))
+        item["purged_on"] = entry.purged_at.date().isoformat()
+    return item
+
+
+def entry_item_text(entry: Entry) -> str:
+    """:func:`entry_item` as JSON text, with the stored canonical entry spliced in unchanged."""
+    return (
+        f'{{"seq":{entry.seq},"entry":{entry.canonical},'
+        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"}}'
+    )
 
 
 def load_frames(thread_id: str, after: int, limit: int) -> list[tuple[int, str]]:

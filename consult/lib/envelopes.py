@@ -28,6 +28,7 @@ ASSURANCE_TYPES = frozenset(
 )  # fmt: skip
 ASSURANCE_STATUSES = frozenset({"requested", "offered", "accepted", "declined", "withdrawn"})
 DOC_TYPES = frozenset({"request", "supplementary", "translation", "warrant", "judgment", "assurance_letter", "other"})
+HANDLING_CODES = frozenset({"no_judicial_disclosure", "no_onward_transmission", "information_only"})
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 IV_BYTES = 12  # AES-GCM 96-bit IV (DESIGN §4)
@@ -145,10 +146,26 @@ def check_envelope_signature(envelope: Mapping[str, Any], signer_b64: str) -> No
     check_signature(signed, envelope.get("sig"), signer_b64)
 
 
+def _one_of(value: Any, allowed: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in allowed  # a list or object is not hashable: refuse, don't crash
+
+
 def check_meta(kind: str, meta: Any) -> dict[str, Any]:
-    """The server-visible workflow fields of an item (DESIGN §6)."""
+    """The server-visible workflow fields of an item (DESIGN §6).
+
+    Besides §6's fields, every kind may carry a ``handling`` code, an answer
+    the ``clarification`` (seq) it closes and an assurance the ``ref`` (seq)
+    of the assurance it moves (docs/protocol.md, "Workflow metadata").
+    """
+    required = {"clarification": {"due"}, "assurance": {"type", "status"}, "document": {"doc_type"}}.get(kind, set())
+    optional = {"handling"} | {"answer": {"clarification"}, "assurance": {"ref"}}.get(kind, set())
+    meta = exact_fields(meta, "header.meta", required | (set(meta) & optional) if isinstance(meta, dict) else required)
+    if "handling" in meta and not _one_of(meta["handling"], HANDLING_CODES):
+        raise fail("header.meta.handling", "is not a handling code")
+    for pointer in ("clarification", "ref"):
+        if pointer in meta:
+            integer(meta[pointer], f"header.meta.{pointer}", 1)
     if kind == "clarification":
-        meta = exact_fields(meta, "header.meta", {"due"})
         if not isinstance(meta["due"], str) or not _DATE.match(meta["due"]):
             raise fail("header.meta.due", "must be YYYY-MM-DD")
         try:
@@ -156,17 +173,13 @@ def check_meta(kind: str, meta: Any) -> dict[str, Any]:
         except ValueError:
             raise fail("header.meta.due", "is not a date") from None
     elif kind == "assurance":
-        meta = exact_fields(meta, "header.meta", {"type", "status"})
-        if meta["type"] not in ASSURANCE_TYPES:
+        if not _one_of(meta["type"], ASSURANCE_TYPES):
             raise fail("header.meta.type", "is not an assurance type")
-        if meta["status"] not in ASSURANCE_STATUSES:
+        if not _one_of(meta["status"], ASSURANCE_STATUSES):
             raise fail("header.meta.status", "is not an assurance status")
     elif kind == "document":
-        meta = exact_fields(meta, "header.meta", {"doc_type"})
-        if meta["doc_type"] not in DOC_TYPES:
+        if not _one_of(meta["doc_type"], DOC_TYPES):
             raise fail("header.meta.doc_type", "is not a document type")
-    else:
-        meta = exact_fields(meta, "header.meta", set())
     return dict(meta)
 
 
@@ -191,7 +204,7 @@ def check_envelope_shape(envelope: Any, thread_id: str) -> Mapping[str, Any]:
     client_id = uuid_text(header["client_id"], "header.client_id")
     if uuid.UUID(client_id).version != 4:
         raise fail("header.client_id", "must be a UUID v4")
-    if header["kind"] not in KINDS:
+    if not _one_of(header["kind"], KINDS):
         raise fail("header.kind", "is not a kind of item")
     check_meta(header["kind"], header["meta"])
     binary(envelope["iv"], "iv", IV_BYTES)
@@ -208,7 +221,7 @@ def check_package_shape(package: Any, thread_id: str) -> Mapping[str, Any]:
         {"v", "type", "thread", "epoch", "reason", "prev", "history", "members", "sender_device", "eph",
          "recipients", "sig"},
     )  # fmt: skip
-    if package["v"] != 1 or package["type"] != "keys":
+    if type(package["v"]) is not int or package["v"] != 1 or package["type"] != "keys":
         raise fail("package.type", "must be a v1 keys package")
     if uuid_text(package["thread"], "package.thread") != thread_id:
         raise fail("package.thread", "does not match the frame's thread")

@@ -6,10 +6,12 @@ one entry costs one channel-layer message per worker, not one per socket.
 Payloads are small dicts of ids and the entry's own JSON text.
 """
 
+import asyncio
+import os
 import uuid
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -23,10 +25,34 @@ def user_group(user_id: uuid.UUID | str) -> str:
 
 
 def send_now(group: str, payload: dict[str, Any]) -> None:
-    """Send from synchronous code, outside any transaction."""
+    """Send from synchronous code, outside any transaction.
+
+    In a worker's database thread (an action called from a socket) the send is
+    handed to the worker's event loop without waiting for it: the record is
+    already committed, and a late or lost signal only delays delivery until
+    the sockets' gap check. Elsewhere (commands, tests) it waits.
+    """
     layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, payload)
+    if layer is None:
+        return
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if (
+        loop is not None
+        and loop.is_running()
+        and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+    ):
+        loop.call_soon_threadsafe(lambda: _keep(loop.create_task(layer.group_send(group, payload))))
+        return
+    async_to_sync(layer.group_send)(group, payload)
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _keep(task: "asyncio.Task[None]") -> None:
+    """Hold a reference until the send is done (the loop keeps only weak ones)."""
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
 def send_event_on_commit(group: str, payload: dict[str, Any]) -> None:

@@ -1,17 +1,21 @@
 from consult.models.auth import AuthFailure, EnrolmentToken
+from consult.models.blobs import Blob
 from consult.models.devices import Device, IdentityKey, RecordsKey
 from consult.models.entries import BackupWrap, Entry
 from consult.models.people import Authority, User
+from consult.models.retention import LegalHold
 from consult.models.threads import Membership, Thread
 
 __all__ = [
     "AuthFailure",
     "Authority",
     "BackupWrap",
+    "Blob",
     "Device",
     "EnrolmentToken",
     "Entry",
     "IdentityKey",
+    "LegalHold",
     "Membership",
     "RecordsKey",
     "Thread",

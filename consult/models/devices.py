@@ -31,6 +31,9 @@ class Device(models.Model):
     dh_public = models.CharField(max_length=87)
     sig_public = models.CharField(max_length=87)
     certificate = models.CharField(max_length=86)  # identity signature over the canonical certificate
+    # The identity key that signed the certificate: identities can be replaced,
+    # and an exported record must still verify devices certified by an old one.
+    identity_public = models.CharField(max_length=87, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -22,6 +22,7 @@ class Entry(models.Model):
     client_id = models.UUIDField(null=True)
     canonical = models.TextField()
     digest = models.BinaryField(max_length=32)  # SHA-256(canonical): kept if content is ever purged
+    purged_at = models.DateTimeField(null=True, blank=True)  # the envelope's ct was dropped under retention
     hash = models.BinaryField(max_length=32)
     server_sig = models.BinaryField(max_length=64)
 

@@ -34,6 +34,9 @@ class Authority(models.Model):
     )
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CENTRAL)
+    # Days after a case closes before its content may be purged; empty keeps it for ever.
+    # The longer period of a case's two authorities applies.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["code"]

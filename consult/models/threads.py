@@ -54,6 +54,7 @@ class Membership(models.Model):
     joined_seq = models.PositiveBigIntegerField()
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_seq = models.PositiveBigIntegerField(null=True, blank=True)  # the entry that ended it
     end_reason = models.CharField(max_length=16, choices=End.choices, blank=True)
     read_seq = models.PositiveBigIntegerField(default=0)
 

@@ -77,6 +77,19 @@ def register_device(request: HttpRequest, payload: Body[dict[str, Any]]) -> tupl
     return 201, _device_json(actions.check_register_device(_user(request), payload))
 
 
+@router.get("/devices", summary="My devices, revoked ones included")
+def list_devices(request: HttpRequest) -> list[dict[str, Any]]:
+    devices = Device.objects.filter(user=_user(request)).order_by("created_at")
+    return [
+        {
+            **_device_json(d),
+            "created_at": d.created_at.isoformat(),
+            "revoked_at": d.revoked_at and d.revoked_at.isoformat(),
+        }
+        for d in devices
+    ]
+
+
 @router.delete("/devices/{device_id}", response={204: None}, summary="Revoke one of my devices")
 def revoke_device(request: HttpRequest, device_id: str) -> tuple[int, None]:
     actions.check_revoke_device(_user(request), device_id)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from consult.asgi import application
@@ -24,7 +24,7 @@ async def connect(peer: Peer, device_index: int = 0) -> WebsocketCommunicator:
     def cookie() -> bytes:
         return f"sessionid={verified_client(peer.user).cookies['sessionid'].value}".encode()
 
-    headers = [ORIGIN, (b"cookie", await sync_to_async(cookie)())]
+    headers = [ORIGIN, (b"cookie", await database_sync_to_async(cookie)())]
     ws = WebsocketCommunicator(application, f"/ws/?device={peer.devices[device_index].id}", headers=headers)
     connected, _ = await ws.connect()
     assert connected
@@ -43,11 +43,11 @@ async def until(ws: WebsocketCommunicator, kind: str, timeout: float = 3, **matc
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    yield await sync_to_async(make_world)()
+    yield await database_sync_to_async(make_world)()
 
 
 async def opened(world: World) -> tuple[str, bytes]:
-    return await sync_to_async(open_thread)(world.fr, world.case)
+    return await database_sync_to_async(open_thread)(world.fr, world.case)
 
 
 def envelope(peer: Peer, thread_id: str, key: bytes, text: str = "hello", **kw: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ async def test_socket__refused_without_a_certified_device(world: World) -> None:
 
     for query in ("", "?device=AAAAAAAAAAAAAAAAAAAAAA", f"?device={world.de.device.id}"):
         ws = WebsocketCommunicator(
-            application, f"/ws/{query}", headers=[ORIGIN, (b"cookie", await sync_to_async(cookie)())]
+            application, f"/ws/{query}", headers=[ORIGIN, (b"cookie", await database_sync_to_async(cookie)())]
         )
         connected, _ = await ws.connect()
         assert not connected, query
@@ -72,7 +72,7 @@ async def test_socket__wrong_origin_refused(world: World) -> None:
     def cookie() -> bytes:
         return f"sessionid={verified_client(world.fr.user).cookies['sessionid'].value}".encode()
 
-    headers = [(b"origin", b"https://evil.example"), (b"cookie", await sync_to_async(cookie)())]
+    headers = [(b"origin", b"https://evil.example"), (b"cookie", await database_sync_to_async(cookie)())]
     ws = WebsocketCommunicator(application, f"/ws/?device={world.fr.device.id}", headers=headers)
     connected, _ = await ws.connect()
     assert not connected
@@ -87,7 +87,7 @@ async def test_sub__catch_up_then_synced_then_live(world: World) -> None:
     assert (first["seq"], first["entry"]["kind"]) == (1, "create")
     assert (second["seq"], second["entry"]["kind"]) == (2, "keys")
     assert await ws.receive_json_from() == {"type": "synced", "thread": thread_id, "head": 2}
-    sent = await sync_to_async(envelope)(world.fr, thread_id, key)
+    sent = await database_sync_to_async(envelope)(world.fr, thread_id, key)
     await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": sent})
     seen: dict[str, dict[str, Any]] = {}
     while len(seen) < 2:
@@ -103,13 +103,13 @@ async def test_sub__catch_up_then_synced_then_live(world: World) -> None:
 async def test_send__replayed_client_id_gets_the_first_ack(world: World) -> None:
     thread_id, key = await opened(world)
     ws = await connect(world.fr)
-    sent = await sync_to_async(envelope)(world.fr, thread_id, key)
+    sent = await database_sync_to_async(envelope)(world.fr, thread_id, key)
     acks = []
     for _ in range(3):
         await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": sent})
         acks.append(await until(ws, "ack"))
     assert acks[0] == acks[1] == acks[2]
-    assert await sync_to_async(Entry.objects.filter(kind="message").count)() == 1
+    assert await database_sync_to_async(Entry.objects.filter(kind="message").count)() == 1
     await ws.disconnect()
 
 
@@ -161,18 +161,18 @@ async def test_too_large__refused_and_socket_usable(world: World) -> None:
 async def test_send__errors_carry_the_client_id_and_store_nothing(world: World) -> None:
     thread_id, key = await opened(world)
     ws = await connect(world.fr)
-    good = await sync_to_async(envelope)(world.fr, thread_id, key)
+    good = await database_sync_to_async(envelope)(world.fr, thread_id, key)
     cases = {
         "bad_signature": {**good, "sig": good["sig"][:-4] + ("AAAA" if not good["sig"].endswith("AAAA") else "BBBB")},
         "bad_frame": {**good, "iv": "!!notbase64"},
-        "stale_epoch": await sync_to_async(envelope)(world.fr, thread_id, key),
+        "stale_epoch": await database_sync_to_async(envelope)(world.fr, thread_id, key),
     }
-    await sync_to_async(Thread.objects.filter(pk=thread_id).update)(min_epoch=2)
+    await database_sync_to_async(Thread.objects.filter(pk=thread_id).update)(min_epoch=2)
     for code, bad in cases.items():
         await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": bad})
         error = await ws.receive_json_from()
         assert (error["code"], error["ref"]) == (code, bad["header"]["client_id"]), error
-    assert await sync_to_async(Entry.objects.filter(kind="message").count)() == 0
+    assert await database_sync_to_async(Entry.objects.filter(kind="message").count)() == 0
     await ws.disconnect()
 
 
@@ -230,7 +230,7 @@ async def test_typing_read_presence__reach_other_members(world: World) -> None:
         check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
         rotate(world.fr, thread_id)
 
-    await sync_to_async(add_de)()
+    await database_sync_to_async(add_de)()
     fr, de = await connect(world.fr), await connect(world.de)
     for ws in (fr, de):
         await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
@@ -266,12 +266,12 @@ async def test_revocation__closes_the_liaison_socket_within_five_seconds(world: 
         )
         check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
 
-    await sync_to_async(invite)()
+    await database_sync_to_async(invite)()
     ws = await connect(world.liaison)
     await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
     await until(ws, "synced")
     started = asyncio.get_running_loop().time()
-    await sync_to_async(check_revoke_membership)(world.fr.user, thread_id, str(world.liaison.user.pk))
+    await database_sync_to_async(check_revoke_membership)(world.fr.user, thread_id, str(world.liaison.user.pk))
     while True:
         output = await ws.receive_output(timeout=5)
         if output["type"] == "websocket.close":
@@ -298,7 +298,7 @@ async def test_expiry__sweep_closes_the_liaison_socket_within_five_seconds(world
         )
         check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
 
-    await sync_to_async(invite)()
+    await database_sync_to_async(invite)()
     ws = await connect(world.liaison)
     await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
     await until(ws, "synced")
@@ -309,7 +309,7 @@ async def test_expiry__sweep_closes_the_liaison_socket_within_five_seconds(world
             break
     assert output["code"] == 4403
     assert asyncio.get_running_loop().time() - started < 2 + 5
-    kinds = await sync_to_async(
+    kinds = await database_sync_to_async(
         lambda: list(Entry.objects.filter(thread_id=thread_id).order_by("seq").values_list("kind", flat=True))
     )()
     assert kinds[-1] == "expiry"

@@ -78,7 +78,7 @@ def test_gate__verified_session_passes() -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_gate__socket_handshake_refused_before_second_factor() -> None:
     """The WebSocket endpoint refuses the handshake to anonymous and password-only sessions."""
-    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
 
     def half_signed_in_cookie() -> bytes:
         client = Client()
@@ -86,7 +86,7 @@ async def test_gate__socket_handshake_refused_before_second_factor() -> None:
         return f"sessionid={client.cookies['sessionid'].value}".encode()
 
     origin = (b"origin", b"http://127.0.0.1")
-    for headers in ([origin], [origin, (b"cookie", await sync_to_async(half_signed_in_cookie)())]):
+    for headers in ([origin], [origin, (b"cookie", await database_sync_to_async(half_signed_in_cookie)())]):
         communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
         connected, _ = await communicator.connect()
         assert not connected
@@ -95,7 +95,7 @@ async def test_gate__socket_handshake_refused_before_second_factor() -> None:
 
 @pytest.mark.django_db(transaction=True)
 async def test_gate__socket_accepts_verified_session() -> None:
-    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
 
     from tests.realtime import make_peer
 
@@ -104,7 +104,7 @@ async def test_gate__socket_accepts_verified_session() -> None:
         client = verified_client(peer.user)
         return f"sessionid={client.cookies['sessionid'].value}".encode(), peer.device.id
 
-    cookie, device = await sync_to_async(verified_cookie)()
+    cookie, device = await database_sync_to_async(verified_cookie)()
     communicator = WebsocketCommunicator(
         application, f"/ws/?device={device}", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
     )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from consult.actions.threads import check_membership_change
 from consult.client import (
@@ -42,7 +42,7 @@ def session_cookie(peer: Peer) -> str:
 
 
 async def connect(url: str, peer: Peer, device_index: int = 0) -> Connection:
-    cookie = await sync_to_async(session_cookie)(peer)
+    cookie = await database_sync_to_async(session_cookie)(peer)
     return await Connection.open(url, cookie, peer.devices[device_index].id)
 
 
@@ -71,8 +71,8 @@ def envelope(device: Any, thread_id: str, key: bytes, epoch: int, text: str) -> 
 
 
 async def test_workers__message_on_worker_one_reaches_member_on_worker_two(workers: list[str]) -> None:
-    world = await sync_to_async(make_world)()
-    thread_id, key = await sync_to_async(shared_thread)(world)
+    world = await database_sync_to_async(make_world)()
+    thread_id, key = await database_sync_to_async(shared_thread)(world)
     fr, de = await connect(workers[0], world.fr), await connect(workers[1], world.de)
     for socket in (fr, de):
         await socket.send({"type": "sub", "thread": thread_id, "after": 0})
@@ -103,7 +103,7 @@ class Epochs:
             if self.epoch != stale:
                 return  # another writer already rotated
             key = new_epoch_key()
-            package = await sync_to_async(build_rotation)(self.peer, self.thread_id, self.index, key)
+            package = await database_sync_to_async(build_rotation)(self.peer, self.thread_id, self.index, key)
             await self.rotator.send({"type": "keys", "thread": self.thread_id, "package": package})
             await self.rotator.recv_until("ack", ref="keys", timeout=60)
             self.epoch, self.key = package["epoch"], key
@@ -123,11 +123,11 @@ def build_rotation(peer: Peer, thread_id: str, device_index: int, key: bytes) ->
 
 async def test_workers__fifty_writers_two_hundred_each_give_a_gapless_verified_chain(workers: list[str]) -> None:
     """10,000 messages from 50 sockets on two workers: one gapless chain, rotating every 1,000 messages."""
-    world = await sync_to_async(make_world)()
+    world = await database_sync_to_async(make_world)()
     for peer, extra in ((world.fr, 25), (world.de, 24)):  # 25 writers each, plus one French rotator
         for _ in range(extra):
-            await sync_to_async(peer.add_device)()
-    thread_id, key = await sync_to_async(shared_thread)(world)
+            await database_sync_to_async(peer.add_device)()
+    thread_id, key = await database_sync_to_async(shared_thread)(world)
     writers = [(peer, i) for peer in (world.fr, world.de) for i in range(25)]
     sockets = [await connect(workers[n % 2], peer, i) for n, (peer, i) in enumerate(writers)]
     epochs = Epochs(thread_id, 2, key, await connect(workers[0], world.fr, 25), world.fr, 25)
@@ -158,17 +158,17 @@ async def test_workers__fifty_writers_two_hundred_each_give_a_gapless_verified_c
         messages = sum(1 for item in items if item["entry"]["kind"] == "message")
         return head, len(items), messages
 
-    head, count, messages = await sync_to_async(chain)()
+    head, count, messages = await database_sync_to_async(chain)()
     assert messages == 10_000
     assert head.seq == count  # gapless from 1
-    assert await sync_to_async(lambda: Thread.objects.get(pk=thread_id).epoch)() >= 11  # rotated every 1,000
+    assert await database_sync_to_async(lambda: Thread.objects.get(pk=thread_id).epoch)() >= 11  # rotated every 1,000
     for socket in [*sockets, epochs.rotator]:
         await socket.close()
 
 
 async def test_workers__same_client_id_a_hundred_times_concurrently_stores_once(workers: list[str]) -> None:
-    world = await sync_to_async(make_world)()
-    thread_id, key = await sync_to_async(shared_thread)(world)
+    world = await database_sync_to_async(make_world)()
+    thread_id, key = await database_sync_to_async(shared_thread)(world)
     sockets = [await connect(workers[n % 2], world.fr) for n in range(4)]
     sent = envelope(world.fr.device, thread_id, key, 2, "Assurance on prison conditions")
 
@@ -180,14 +180,14 @@ async def test_workers__same_client_id_a_hundred_times_concurrently_stores_once(
     acks = [ack for batch in await asyncio.gather(*(hammer(s) for s in sockets)) for ack in batch]
     assert len(acks) == 100 and all(ack == acks[0] for ack in acks)
     client_id = uuid.UUID(sent["header"]["client_id"])
-    assert await sync_to_async(Entry.objects.filter(client_id=client_id).count)() == 1
+    assert await database_sync_to_async(Entry.objects.filter(client_id=client_id).count)() == 1
     for socket in sockets:
         await socket.close()
 
 
 async def test_workers__offline_reader_catches_up_in_order_while_more_arrive(workers: list[str]) -> None:
-    world = await sync_to_async(make_world)()
-    thread_id, key = await sync_to_async(shared_thread)(world)
+    world = await database_sync_to_async(make_world)()
+    thread_id, key = await database_sync_to_async(shared_thread)(world)
     reader = await connect(workers[1], world.de)
     await reader.send({"type": "sub", "thread": thread_id, "after": 0})
     last = (await reader.recv_until("synced"))["head"]
@@ -218,8 +218,8 @@ async def test_workers__offline_reader_catches_up_in_order_while_more_arrive(wor
 
 async def test_workers__idle_socket_still_receives_after_thirty_seconds(workers: list[str]) -> None:
     """The Redis layer must not drop an idle socket (channels_redis#422 with redis-py 8)."""
-    world = await sync_to_async(make_world)()
-    thread_id, key = await sync_to_async(shared_thread)(world)
+    world = await database_sync_to_async(make_world)()
+    thread_id, key = await database_sync_to_async(shared_thread)(world)
     idle = await connect(workers[0], world.de)
     await idle.send({"type": "sub", "thread": thread_id, "after": 0})
     await idle.recv_until("synced")

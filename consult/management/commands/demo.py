@@ -10,9 +10,17 @@ from django.utils import timezone
 
 from cases.actions.cases import check_create_case, check_set_assignments
 from consult.actions.accounts import do_create_authority, do_create_user
-from consult.models import Authority, User
+from consult.actions.devices import check_publish_identity, check_publish_records_key, current_records_key
+from consult.client import BackupKey, Identity, RecordsKey
+from consult.models import Authority, IdentityKey, User
 
 DEMO_PASSWORD = "comity-demo-password"  # noqa: S105 - printed for the demo on purpose
+# Threads need both authorities' records keys (DESIGN §4). A supervisor makes
+# one in the browser; for the demo, the supervisors' identity keys and the
+# records keys are made here, offline, with the reference client, wrapped
+# under these printed passphrases (never do this with real keys).
+DEMO_RECOVERY_PASSPHRASE = "comity demo recovery passphrase"  # noqa: S105
+DEMO_RECORDS_PASSPHRASE = "comity demo records passphrase"  # noqa: S105
 
 AUTHORITIES = [
     ("FR-MJ", "FR", "Ministère de la Justice — Bureau de l'entraide pénale internationale", Authority.Kind.CENTRAL),
@@ -42,9 +50,51 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self._load()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        made = self._records_keys()
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}; you enrol a second factor at first sign-in):")
         for email, name, role, code in PEOPLE:
             self.stdout.write(f"  {email:<26} {role:<11} {code:<7} {name}")
+        if made:
+            self.stdout.write(f"Records keys made for {', '.join(made)}.")
+        self.stdout.write(
+            f"Supervisors' recovery passphrase (restores their keys in the browser): {DEMO_RECOVERY_PASSPHRASE}"
+        )
+        self.stdout.write(f"Records passphrase of FR-MJ and DE-BFJ: {DEMO_RECORDS_PASSPHRASE}")
+
+    def _records_keys(self) -> list[str]:
+        """Give each central authority a records key certified by its supervisor, if it has none."""
+        made = []
+        for email, _name, role, code in PEOPLE:
+            authority = Authority.objects.get(code=code)
+            if role != User.Role.SUPERVISOR or current_records_key(authority.pk) is not None:
+                continue
+            supervisor = User.objects.get(email=email)
+            identity = self._supervisor_identity(supervisor)
+            records = RecordsKey.generate(code)
+            certificate = identity.certify_records_key(records).to_json()
+            check_publish_records_key(
+                supervisor, authority, {**certificate, "wrapped": records.wrap(DEMO_RECORDS_PASSPHRASE)}
+            )
+            made.append(code)
+        return made
+
+    def _supervisor_identity(self, supervisor: User) -> Identity:
+        """The supervisor's identity: unwrapped if published, else made and published now."""
+        user_id = str(supervisor.pk)
+        published = IdentityKey.objects.filter(user=supervisor).first()
+        if published is not None:
+            return Identity.unwrap(user_id, published.identity_wrapped, DEMO_RECOVERY_PASSPHRASE)
+        identity, backup = Identity.generate(user_id), BackupKey.generate(user_id)
+        check_publish_identity(
+            supervisor,
+            {
+                "identity": identity.public,
+                "backup": backup.public,
+                "identity_wrapped": identity.wrap(DEMO_RECOVERY_PASSPHRASE),
+                "backup_wrapped": backup.wrap(DEMO_RECOVERY_PASSPHRASE),
+            },
+        )
+        return identity
 
     def _load(self) -> None:
         authorities = {

@@ -35,6 +35,11 @@ export {
 
 export { FILE_CHUNK_BYTES, encryptFile, decryptFile } from './files.js';
 
-export { genesisHash, entryDigest, nextHash, serverSignedBytes, verifyChain } from './chain.js';
+export { genesisHash, entryDigest, nextHash, serverSignedBytes, verifyChain, verifyServerSignatures } from './chain.js';
+export { sha256Sync } from './sha256.js';
 
 export { fingerprintDigits, safetyNumber } from './safety.js';
+
+export {
+  persistStorage, loadDevice, saveDevice, forgetDevice, loadVerified, saveVerified, loadHead, saveHead,
+} from './keystore.js';

@@ -1,0 +1,241 @@
+"""The exported record, ``comity-record/v1`` (DESIGN §5), and its offline verification.
+
+A bundle is one ZIP::
+
+    manifest.json   case, thread, members over time, identities, device and
+                    records-key certificates, server key, head, files,
+                    exporter and time; signed by the exporter's device
+    entries.jsonl   one chain item per line: {"seq","entry","hash","server_sig",
+                    "payload"?, "digest"?}  ("digest" only where content was purged)
+    files/…         attachments: decrypted (plaintext bundle) or as blobs
+    record.html     a self-contained rendering, with no script
+
+:func:`verify_bundle` trusts nothing in the ZIP but the server key pinned by
+the thread's creation and the identity keys it names (whose fingerprints the
+reader compares out of band); it raises :class:`BundleError` at the first break.
+"""
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from consult.lib.canonical import CanonicalJSONError, canonical_json, parse_json
+from consult.lib.crypto import CryptoError, b64u, ecdsa_verify, load_public_key, sha256, unb64u
+from consult.lib.protocol import (
+    device_certificate_bytes,
+    envelope_signed_bytes,
+    genesis_hash,
+    records_certificate_bytes,
+    server_signed_bytes,
+    signed_object_bytes,
+)
+
+FORMAT = "comity-record/v1"
+SIGNED_KINDS = {"create": "sender_device", "keys": "sender_device", "member": "sender_device", "receipt": "device"}
+
+
+class BundleError(Exception):
+    """The first thing in a bundle that does not verify."""
+
+
+@dataclass
+class Bundle:
+    manifest: dict[str, Any]
+    items: list[dict[str, Any]]
+    files: dict[str, bytes]
+    html: str | None = None
+
+
+@dataclass
+class Summary:
+    entries: int = 0
+    first_at: str | None = None
+    last_at: str | None = None
+    members: list[str] = field(default_factory=list)
+    head: tuple[int, str] = (0, "")
+    acknowledgements: list[str] = field(default_factory=list)
+    files: int = 0
+    purged: int = 0
+
+
+def read_bundle(data: bytes) -> Bundle:
+    """Parse a bundle ZIP; raises :class:`BundleError` if it is not one."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        manifest = parse_json(archive.read("manifest.json"))
+        lines = archive.read("entries.jsonl").decode().splitlines()
+        items = [parse_json(line) for line in lines if line.strip()]
+        files = {n: archive.read(n) for n in archive.namelist() if n.startswith("files/") and not n.endswith("/")}
+        html = archive.read("record.html").decode() if "record.html" in archive.namelist() else None
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, CanonicalJSONError) as exc:
+        raise BundleError(f"not a {FORMAT} bundle: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"manifest.json is not {FORMAT}")
+    return Bundle(manifest, items, files, html)
+
+
+def write_bundle(bundle: Bundle) -> bytes:
+    """The ZIP bytes of a bundle (entries as canonical JSON lines)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", canonical_json(bundle.manifest))
+        archive.writestr("entries.jsonl", b"\n".join(canonical_json(i) for i in bundle.items) + b"\n")
+        for name, content in sorted(bundle.files.items()):
+            archive.writestr(name, content)
+        if bundle.html is not None:
+            archive.writestr("record.html", bundle.html)
+    return out.getvalue()
+
+
+def _key(text: Any, what: str) -> Any:
+    try:
+        return load_public_key(unb64u(text))
+    except (CryptoError, ValueError, TypeError):
+        raise BundleError(f"{what} is not a P-256 public key") from None
+
+
+def _signed(signature: Any, data: bytes, public: str, what: str) -> None:
+    try:
+        raw = unb64u(signature)
+    except (CryptoError, TypeError):
+        raise BundleError(f"{what}: signature is not base64url") from None
+    if not ecdsa_verify(_key(public, what), raw, data):
+        raise BundleError(f"{what}: signature does not verify")
+
+
+def _device_key(manifest: Mapping[str, Any], device: Any, user: Any, where: str) -> str:
+    """The signing key of ``device``, after checking its certificate by ``user``'s identity."""
+    cert = manifest.get("devices", {}).get(device)
+    if not isinstance(cert, dict) or cert.get("identity") not in (manifest.get("identities", {}).get(user) or []):
+        raise BundleError(f"{where}: no certificate for device {device} by an identity of user {user}")
+    identity = cert["identity"]
+    if cert.get("user") != user or cert.get("device") != device:
+        raise BundleError(f"{where}: the certificate of device {device} names someone else")
+    try:
+        signed = device_certificate_bytes(user, device, cert["dh"], cert["sig"])
+    except (KeyError, CanonicalJSONError):
+        raise BundleError(f"{where}: malformed certificate for device {device}") from None
+    _signed(cert.get("certificate"), signed, identity, f"{where}: certificate of device {device}")
+    return str(cert["sig"])
+
+
+def _check_entry_signature(manifest: Mapping[str, Any], seq: int, entry: Mapping[str, Any], purged: bool) -> None:
+    kind, body, user = entry.get("kind"), entry.get("body"), (entry.get("actor") or {}).get("user")
+    where = f"entry {seq} ({kind})"
+    if not isinstance(body, dict):
+        return
+    if kind == "message":
+        if purged:
+            return  # the signed ciphertext is gone; the chain still binds the entry
+        header = body.get("header") or {}
+        key = _device_key(manifest, header.get("sender_device"), user, where)
+        _signed(body.get("sig"), envelope_signed_bytes(body), key, where)
+    elif kind in SIGNED_KINDS:
+        key = _device_key(manifest, body.get(SIGNED_KINDS[kind]), user, where)
+        _signed(body.get("sig"), signed_object_bytes(body), key, where)
+
+
+def _verify_chain(bundle: Bundle, summary: Summary) -> dict[int, str]:
+    """Links, server signatures, device signatures; returns each seq's hash."""
+    manifest, thread = bundle.manifest, str(bundle.manifest.get("thread", {}).get("id"))
+    server_key = str(manifest.get("server_key"))
+    previous, hashes = genesis_hash(thread), {}
+    for index, item in enumerate(bundle.items, start=1):
+        entry = item.get("entry")
+        if not isinstance(entry, dict) or entry.get("seq") != index or item.get("seq") != index:
+            raise BundleError(f"entry {index}: missing, out of order or renumbered")
+        if entry.get("thread") != thread:
+            raise BundleError(f"entry {index}: belongs to another thread")
+        purged = "digest" in item
+        try:
+            digest = unb64u(item["digest"]) if purged else sha256(canonical_json(entry))
+            claimed, signature = unb64u(str(item.get("hash"))), item.get("server_sig")
+        except (CryptoError, CanonicalJSONError, TypeError) as exc:
+            raise BundleError(f"entry {index}: malformed ({exc})") from None
+        if purged and "ct" in (entry.get("body") or {}):
+            raise BundleError(f"entry {index}: claims a purge but still carries content")
+        computed = sha256(previous + digest)
+        if claimed != computed:
+            raise BundleError(f"entry {index}: hash does not match its content and predecessor")
+        _signed(signature, server_signed_bytes(thread, index, computed), server_key, f"entry {index}: server")
+        if index == 1 and (entry.get("kind") != "create" or entry["body"].get("server_key") != server_key):
+            raise BundleError("entry 1: the thread creation does not pin this server key")
+        _check_entry_signature(manifest, index, entry, purged)
+        previous, hashes[index] = computed, b64u(computed)
+        summary.purged += purged
+        summary.first_at = summary.first_at or entry.get("at")
+        summary.last_at = entry.get("at")
+    summary.entries = len(bundle.items)
+    return hashes
+
+
+def _verify_receipts(bundle: Bundle, hashes: dict[int, str], summary: Summary) -> None:
+    listed = {a.get("seq") for a in bundle.manifest.get("acknowledgements", [])}
+    found = set()
+    for item in bundle.items:
+        entry = item["entry"]
+        if entry.get("kind") != "receipt":
+            continue
+        body, seq = entry["body"], entry["seq"]
+        if hashes.get(body.get("seq")) != body.get("hash"):
+            raise BundleError(f"entry {seq}: acknowledgement of seq {body.get('seq')} names another hash")
+        found.add(seq)
+        summary.acknowledgements.append(f"{entry['actor']['user']} up to {body['seq']} (entry {seq})")
+    if listed != found:
+        raise BundleError(f"manifest lists acknowledgements {sorted(listed)}, the record has {sorted(found)}")
+
+
+def _verify_files(bundle: Bundle, summary: Summary) -> None:
+    for listed in bundle.manifest.get("files", []):
+        path = listed.get("path")
+        content = bundle.files.get(path)
+        if content is None:
+            raise BundleError(f"{path}: missing")
+        if b64u(hashlib.sha256(content).digest()) != listed.get("sha256"):
+            raise BundleError(f"{path}: SHA-256 does not match the manifest (changed or truncated)")
+        summary.files += 1
+    if set(bundle.files) != {f.get("path") for f in bundle.manifest.get("files", [])}:
+        raise BundleError("files/ holds files the manifest does not list")
+
+
+def _verify_manifest(bundle: Bundle, hashes: dict[int, str]) -> None:
+    manifest = bundle.manifest
+    head = manifest.get("head") or {}
+    if not hashes or head.get("seq") != max(hashes) or head.get("hash") != hashes[max(hashes)]:
+        raise BundleError("manifest: head does not match the last entry")
+    exporter = manifest.get("exporter") or {}
+    key = _device_key(manifest, exporter.get("device"), exporter.get("user"), "manifest")
+    _signed(manifest.get("sig"), signed_object_bytes(manifest), key, "manifest (exporter's signature)")
+    for cert in manifest.get("records_keys", []):
+        what = f"records key of {cert.get('authority')}"
+        try:
+            signed = records_certificate_bytes(cert.get("authority"), cert.get("certified_by"), cert.get("dh"))
+            signature = unb64u(cert.get("certificate"))
+        except (CanonicalJSONError, CryptoError, TypeError):
+            raise BundleError(f"{what}: malformed certificate") from None
+        identities = manifest.get("identities", {}).get(cert.get("certified_by")) or []
+        if not any(ecdsa_verify(_key(i, what), signature, signed) for i in identities):
+            raise BundleError(f"{what}: certificate does not verify with the certifier's identity")
+
+
+def verify_bundle(bundle: Bundle) -> Summary:
+    """Check every hash, signature, certificate, acknowledgement and file digest.
+
+    Raises:
+        BundleError: naming the first break.
+    """
+    summary = Summary()
+    hashes = _verify_chain(bundle, summary)
+    _verify_manifest(bundle, hashes)
+    _verify_receipts(bundle, hashes, summary)
+    _verify_files(bundle, summary)
+    summary.members = [
+        f"{m.get('display_name')} ({m.get('authority')}, {m.get('role')}) from entry {m.get('joined_seq')}"
+        + (f" to {m.get('ended_seq')} ({m.get('end_reason')})" if m.get("ended_seq") else "")
+        for m in bundle.manifest.get("members", [])
+    ]
+    summary.head = (max(hashes), hashes[max(hashes)])
+    return summary

@@ -1,0 +1,23 @@
+"""Retention of content and legal hold (DESIGN §5: retracting or purging never removes an entry)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LegalHold(models.Model):
+    """A case whose content must not be purged, set and lifted by a supervisor of a party."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="legal_holds")
+    reason = models.CharField(max_length=200)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now_add=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case"], condition=Q(lifted_at__isnull=True), name="one_active_hold")
+        ]

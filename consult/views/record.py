@@ -1,0 +1,40 @@
+"""API: the record bundle for export (DESIGN §5, §7 ``threads/{id}/record``)."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Body, Router
+
+from consult.actions.exports import check_export
+from consult.actions.retention import check_lift_legal_hold, check_set_legal_hold
+from consult.lib import envelopes as check
+from consult.models import User
+
+router = Router(tags=["record"])
+
+
+@router.post("/threads/{thread_id}/record", summary="Export: record the export and return the bundle data")
+def export_record(request: HttpRequest, thread_id: str, payload: Body[dict[str, Any]]) -> dict[str, Any]:
+    """Supervisors of a party authority only, with a fresh code from their authenticator."""
+    user = request.user
+    assert isinstance(user, User)
+    body = check.exact_fields(payload, "export", {"code"})
+    return check_export(request, user, thread_id, str(body["code"]))
+
+
+@router.post("/cases/{case_id}/legal-hold", response={201: dict[str, Any]}, summary="Put a case on legal hold")
+def set_legal_hold(request: HttpRequest, case_id: str, payload: Body[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """Supervisors of a party; recorded in every thread of the case. Blocks retention purges."""
+    user = request.user
+    assert isinstance(user, User)
+    body = check.exact_fields(payload, "hold", {"reason"})
+    hold = check_set_legal_hold(user, case_id, check.text(body["reason"], "reason", 200))
+    return 201, {"case": case_id, "reason": hold.reason, "set_at": hold.set_at.isoformat()}
+
+
+@router.delete("/cases/{case_id}/legal-hold", summary="Lift a case's legal hold")
+def lift_legal_hold(request: HttpRequest, case_id: str) -> dict[str, Any]:
+    user = request.user
+    assert isinstance(user, User)
+    hold = check_lift_legal_hold(user, case_id)
+    return {"case": case_id, "lifted_at": hold.lifted_at.isoformat() if hold.lifted_at else None}

@@ -1,0 +1,126 @@
+// Who is who, as far as keys go (DESIGN §4): each user's identity key, backup
+// key and the devices that identity certified, fetched from
+// `GET users/{id}/keys` and checked here — a device whose certificate does
+// not verify is left out, so keys never go to it and its signatures are not
+// believed. Also whether I verified the user's identity key (safety number)
+// and whether it changed since.
+
+import * as C from '../crypto/index.js';
+
+/**
+ * @typedef {{dh: string, sig: string}} DeviceKeys
+ * @typedef {'unverified' | 'verified' | 'changed'} Trust
+ * @typedef {{user: string, display_name: string, authority: string | null, identity: string | null,
+ *   backup: string | null, devices: Map<string, DeviceKeys>, rejected: number, trust: Trust,
+ *   verifiedIdentity: string | null}} UserKeys
+ */
+
+export class Directory {
+  /**
+   * @param {{me: string, fetchUser: (id: string) => Promise<any>,
+   *   loadVerified?: (me: string, other: string) => Promise<{identity: string} | undefined>,
+   *   saveVerified?: (me: string, other: string, identity: string) => Promise<unknown>}} options
+   */
+  constructor(options) {
+    this.me = options.me;
+    this.fetchUser = options.fetchUser;
+    this.loadVerified = options.loadVerified ?? C.loadVerified;
+    this.saveVerified = options.saveVerified ?? C.saveVerified;
+    /** @type {Map<string, Promise<UserKeys | null>>} */
+    this.cache = new Map();
+  }
+
+  /**
+   * A user's verified keys (cached; `fresh` refetches, e.g. before a rotation).
+   * @param {string} id
+   * @param {{fresh?: boolean}} [options]
+   * @returns {Promise<UserKeys | null>} null for a user the server does not show me
+   */
+  user(id, options = {}) {
+    let pending = options.fresh ? undefined : this.cache.get(id);
+    if (!pending) {
+      pending = this.load(id).catch(() => null);
+      this.cache.set(id, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<UserKeys>}
+   */
+  async load(id) {
+    const body = await this.fetchUser(id);
+    /** @type {Map<string, DeviceKeys>} */
+    const devices = new Map();
+    let rejected = 0;
+    for (const d of body.devices ?? []) {
+      const fields = { user: id, device: d.device, dh: d.dh, sig: d.sig };
+      let ok = false;
+      if (body.identity && d.user === id) {
+        try {
+          ok = await C.verifyDeviceCertificate(body.identity, fields, d.certificate);
+        } catch {
+          ok = false;
+        }
+      }
+      if (ok) devices.set(d.device, { dh: d.dh, sig: d.sig });
+      else rejected++;
+    }
+    const verified = id === this.me ? undefined : await this.loadVerified(this.me, id).catch(() => undefined);
+    /** @type {Trust} */
+    let trust = 'unverified';
+    if (id === this.me) trust = 'verified';
+    else if (verified) trust = verified.identity === body.identity ? 'verified' : 'changed';
+    return {
+      user: id, display_name: String(body.display_name ?? ''), authority: body.authority ?? null,
+      identity: body.identity ?? null, backup: body.backup ?? null, devices, rejected, trust,
+      verifiedIdentity: verified?.identity ?? null,
+    };
+  }
+
+  /**
+   * The certified keys of one device of a user, or null.
+   * @param {string | null} user
+   * @param {string | null} device
+   * @returns {Promise<DeviceKeys | null>}
+   */
+  async device(user, device) {
+    if (!user || !device) return null;
+    let keys = await this.user(user);
+    if (keys && !keys.devices.has(device)) keys = await this.user(user, { fresh: true }); // a device added since
+    return keys?.devices.get(device) ?? null;
+  }
+
+  /**
+   * Mark a user's current identity key as verified (after comparing the safety number).
+   * @param {string} id
+   */
+  async verify(id) {
+    const keys = await this.user(id, { fresh: true });
+    if (!keys?.identity) throw new Error('This person has no identity key yet.');
+    await this.saveVerified(this.me, id, keys.identity);
+    this.cache.delete(id);
+    return this.user(id);
+  }
+
+  /**
+   * The safety number of me and another user (DESIGN §4), as 12 groups of 5 digits.
+   * @param {string} other
+   * @returns {Promise<string | null>}
+   */
+  async safetyNumber(other) {
+    const [mine, theirs] = await Promise.all([this.user(this.me), this.user(other)]);
+    if (!mine?.identity || !theirs?.identity) return null;
+    return C.safetyNumber(mine.identity, theirs.identity);
+  }
+}
+
+/**
+ * Split 60 digits in groups of five for reading aloud.
+ * @param {string} digits
+ * @returns {string[]}
+ */
+export function digitGroups(digits) {
+  return digits.match(/\d{5}/g) ?? [];
+}

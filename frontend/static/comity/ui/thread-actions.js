@@ -1,0 +1,183 @@
+// What a member does in a thread (DESIGN §4, §7): send messages (rotating
+// the key first when the epoch is closed or the devices changed), upload and
+// download encrypted files, invite (with shared history) and remove members.
+
+import * as C from '../crypto/index.js';
+import { downloadBlob, get, uploadBlob } from '../transport/api.js';
+import { SocketError } from '../transport/socket.js';
+import { announce, h } from './dom.js';
+import { describeError } from './errors.js';
+import { t } from './i18n.js';
+
+const HANDLING_TTL_MS = 60_000; // how long a thread's default handling code is reused
+
+/**
+ * @typedef {import('../../../types.js').Payload} Payload
+ * @typedef {import('../../../types.js').FileRef} FileRef
+ */
+
+export class ThreadActions {
+  /** @param {import('./thread-page.js').ThreadPage} page */
+  constructor(page) {
+    this.page = page;
+    this.state = page.state;
+    this.socket = page.socket;
+    this.thread = page.thread;
+    /** @type {Promise<void> | null} */
+    this.rotating = null;
+    /** @type {{code: string | null, at: number} | null} */
+    this.handling = null;
+  }
+
+  /** Rotate to a new epoch (one at a time); resolves once the package is in the record. */
+  rotate() {
+    this.rotating ??= (async () => {
+      const { pkg } = await this.state.rotation();
+      try {
+        await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
+      } catch (err) {
+        // Someone else rotated first: their package brings the epoch on.
+        if (!(err instanceof SocketError && (err.code === 'bad_frame' || err.code === 'conflict'))) throw err;
+      }
+      await this.page.waitFor(() => this.state.epoch >= pkg.epoch);
+      if (this.state.needsRotation) throw new Error(t('thread.noKey'));
+    })().finally(() => { this.rotating = null; });
+    return this.rotating;
+  }
+
+  /** Before sending: no changed identity, an open epoch that every current device holds. */
+  async ready() {
+    await Promise.all([...this.state.members.keys()].map((u) => this.page.directory.user(u, { fresh: true })));
+    await this.page.showAlerts();
+    if (this.page.blocked) throw new Error(this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked'));
+    if (this.state.needsRotation || (await this.state.devicesChanged(false))) await this.rotate();
+  }
+
+  /**
+   * Encrypt, sign and send one message; shown as pending until it is in the record.
+   * @param {import('../../../types.js').MessageKind} kind
+   * @param {Record<string, any>} meta
+   * @param {Payload} payload
+   */
+  async send(kind, meta, payload) {
+    await this.ready();
+    const handling = await this.defaultHandling();
+    if (handling && !('handling' in meta)) meta = { ...meta, handling }; // signed, so it reaches exports (docs/protocol.md)
+    let envelope = await this.state.seal(kind, meta, payload);
+    const clientId = envelope.header.client_id;
+    this.page.pending.set(clientId, { text: payload.text, state: this.socket.state === 'open' ? 'sending' : 'waiting' });
+    this.page.render();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.socket.request({ type: 'send', thread: this.thread, envelope });
+        break;
+      } catch (err) {
+        const retry = err instanceof SocketError && (err.code === 'stale_epoch' || err.code === 'conflict') && attempt < 2;
+        if (!retry) {
+          this.page.pending.set(clientId, { text: payload.text, state: 'failed', why: describeError(err) });
+          this.page.render();
+          throw err;
+        }
+        await this.rotate();
+        envelope = await this.state.seal(kind, meta, payload, clientId); // same client_id: stored once
+      }
+    }
+    await this.page.waitFor(() => this.state.byClientId.has(clientId)).catch(() => {});
+    this.page.pending.delete(clientId);
+    this.page.render();
+  }
+
+  /**
+   * The thread's default handling code, if any (cached for a minute).
+   * @returns {Promise<string | null>}
+   */
+  async defaultHandling() {
+    if (!this.handling || Date.now() - this.handling.at > HANDLING_TTL_MS) {
+      let code = null;
+      try {
+        code = (await get(`threads/${this.thread}/handling`)).default ?? null;
+      } catch {
+        code = null; // an older server without handling codes
+      }
+      this.handling = { code, at: Date.now() };
+    }
+    return this.handling.code;
+  }
+
+  /**
+   * Encrypt a file in the browser and upload the ciphertext.
+   * @param {File} file
+   * @param {(fraction: number) => void} onProgress 0..1 over encryption then upload
+   * @returns {Promise<FileRef>}
+   */
+  async uploadFile(file, onProgress) {
+    const encrypted = await C.encryptFile(file, { onProgress: (done, total) => onProgress(total ? (done / total) * 0.5 : 0.5) });
+    const stored = await uploadBlob(this.thread, encrypted.blob, encrypted.sha256, (done, total) => onProgress(0.5 + (total ? (done / total) * 0.5 : 0.5)));
+    return {
+      blob: stored.id, name: file.name, mime: file.type || 'application/octet-stream', size: encrypted.size,
+      key: encrypted.key, sha256: encrypted.sha256,
+    };
+  }
+
+  /**
+   * Download, check and decrypt a file, then hand it to the browser to save.
+   * @param {FileRef} file
+   * @param {HTMLButtonElement} button
+   */
+  async download(file, button) {
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = t('thread.downloading');
+    try {
+      const blob = await downloadBlob(file.blob);
+      const plain = await C.decryptFile(blob, file.key, { sha256: file.sha256 });
+      const url = URL.createObjectURL(new Blob([plain], { type: 'application/octet-stream' }));
+      const link = h('a', { href: url, download: file.name || 'file' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      announce(t('thread.downloaded', { name: file.name }));
+    } catch (err) {
+      this.page.composer?.status(describeError(err), 'error');
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  }
+
+  // --- membership -------------------------------------------------------------
+
+  /**
+   * Invite someone: the signed change, a new epoch that includes them, and
+   * (shared history) the earlier epochs re-wrapped for their devices.
+   * @param {string} user
+   * @param {string | null} expires
+   */
+  async invite(user, expires) {
+    await this.ready();
+    const change = await this.state.change('add', user, expires);
+    await this.socket.request({ type: 'member', thread: this.thread, change });
+    await this.page.waitFor(() => this.state.members.has(user));
+    await this.rotate();
+    for (const pkg of await this.state.historyFor(user)) {
+      await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
+    }
+  }
+
+  /**
+   * Remove a member, then rotate so they cannot read what follows.
+   * @param {string} user
+   */
+  async remove(user) {
+    const change = await this.state.change('remove', user);
+    await this.socket.request({ type: 'member', thread: this.thread, change });
+    await this.page.waitFor(() => !this.state.members.has(user));
+    await this.rotate();
+  }
+
+  async leave() {
+    const change = await this.state.change('leave', this.page.me.user);
+    await this.socket.request({ type: 'member', thread: this.thread, change });
+  }
+}

@@ -1,0 +1,534 @@
+// /threads/{id}/: the consultation itself. Loads and verifies the record
+// over HTTP, follows it live over the tab's socket, decrypts what this
+// device may read, and sends messages, key packages and membership changes
+// (DESIGN §4–§7).
+
+import * as C from '../crypto/index.js';
+import { get, post } from '../transport/api.js';
+import { ComitySocket, SocketError } from '../transport/socket.js';
+import { Directory } from './directory.js';
+import { announce, byId, h, pageData, replace, say } from './dom.js';
+import { describeError } from './errors.js';
+import { t } from './i18n.js';
+import { currentUser, requireDevice } from './session.js';
+import { ThreadState } from './thread-state.js';
+import { derive, renderItem, renderPending } from './thread-view.js';
+import { Members } from './members.js';
+import { Composer } from './composer.js';
+import { ThreadActions } from './thread-actions.js';
+
+const PAGE = 50; // items rendered at first; "show earlier" adds as many
+const HTTP_PAGE = 1000; // entries per history request (the API's maximum)
+const TYPING_SHOWN_MS = 5000;
+const READ_EVERY_MS = 1000; // read positions are sent at most once a second
+
+/**
+ * @typedef {import('./thread-state.js').Item} Item
+ * @typedef {import('../../../types.js').Payload} Payload
+ * @typedef {import('../../../types.js').FileRef} FileRef
+ */
+
+export class ThreadPage {
+  /**
+   * @param {{thread: string, parties: string[], me: import('./thread-state.js').Me, serverKey: string}} options
+   */
+  constructor(options) {
+    this.thread = options.thread;
+    this.me = options.me;
+    this.user = currentUser();
+    this.directory = new Directory({ me: this.me.user, fetchUser: (id) => get(`users/${encodeURIComponent(id)}/keys`) });
+    /** @type {Map<string, Promise<{id: string, dh: string} | null>>} */
+    this.records = new Map();
+    this.state = new ThreadState({
+      thread: this.thread, parties: options.parties, me: this.me, serverKey: options.serverKey,
+      directory: this.directory, recordsKey: (code) => this.recordsKey(code),
+    });
+    this.socket = new ComitySocket({ device: this.me.device });
+    /** @type {Map<string, {name: string, authority: string | null, role?: string, devices?: string[]}>} */
+    this.people = new Map();
+    /** @type {Map<string, number>} */
+    this.reads = new Map();
+    /** @type {Set<string>} */
+    this.online = new Set();
+    /** @type {Map<string, ReturnType<typeof setTimeout>>} */
+    this.typing = new Map();
+    /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string}>} */
+    this.pending = new Map();
+    this.shown = PAGE;
+    this.renderPending = false;
+    this.peopleVersion = 0;
+    /** @type {Map<number, {key: string, node: HTMLElement}>} */
+    this.nodes = new Map();
+    this.readSent = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.readTimer = undefined;
+    /** @type {Promise<unknown>} */
+    this.queue = Promise.resolve();
+    /** @type {Array<() => void>} */
+    this.waiters = [];
+    this.loaded = false;
+    /** Milliseconds spent waiting for pages and verifying them while loading (for the benchmark). */
+    this.timing = { wait: 0, ingest: 0 };
+    this.list = byId('entries');
+    this.actions = new ThreadActions(this);
+    this.members = new Members(this);
+    this.composer = document.getElementById('composer') ? new Composer(this) : null;
+  }
+
+  // --- loading ----------------------------------------------------------------
+
+  async load() {
+    performance.mark('comity:load');
+    await this.state.init();
+    // Pages are fetched one ahead: the next is on its way while this one is verified.
+    const head = (await get(`threads/${this.thread}`)).head;
+    /** @param {number} after */
+    const fetchPage = (after) => get(`threads/${this.thread}/entries?after=${after}&limit=${HTTP_PAGE}`);
+    let after = 0;
+    let next = fetchPage(0);
+    this.timing = { wait: 0, ingest: 0 };
+    for (;;) {
+      let started = performance.now();
+      const page = await next;
+      this.timing.wait += performance.now() - started;
+      const last = page.length ? page[page.length - 1].seq : after;
+      const more = page.length === HTTP_PAGE && last < head;
+      if (more) next = fetchPage(last);
+      started = performance.now();
+      await this.state.ingest(page);
+      this.timing.ingest += performance.now() - started;
+      if (!more || this.state.broken) break;
+      after = last;
+    }
+    performance.mark('comity:verified'); // fetched, chain verified, membership replayed, keys opened
+    await this.state.addBackupWraps(await get(`key-backup?thread=${this.thread}`));
+    await this.checkRememberedHead();
+    await this.loadPeople();
+    await this.decryptWindow();
+    this.loaded = true;
+    this.renderNow();
+    performance.mark('comity:rendered'); // the newest page is decrypted and in the DOM
+    say(byId('timeline-status'), '');
+    this.showAlerts();
+    this.members.render();
+    this.wireSocket();
+    this.socket.subscribe(this.thread, this.state.head.seq);
+    this.socket.start();
+    void this.afterLoad();
+  }
+
+  /** Work that need not delay the first render. */
+  async afterLoad() {
+    if (!(await this.state.verifyAllSignatures())) await this.showAlerts();
+    await this.decryptAll();
+    this.render();
+    await this.backup();
+    await this.showAlerts();
+    if (this.state.isMember && this.state.epoch === 0 && !this.state.broken && this.state.creator === this.me.user) {
+      await this.actions.rotate().catch((err) => this.composer?.status(describeError(err), 'error'));
+    }
+  }
+
+  /** A fork shows up as a different hash at a seq this device verified before. */
+  async checkRememberedHead() {
+    const remembered = await C.loadHead(this.thread).catch(() => undefined);
+    if (remembered && remembered.seq <= this.state.head.seq) {
+      const item = this.state.bySeq.get(remembered.seq);
+      if (item && item.hash !== remembered.hash) {
+        this.state.broken = { seq: remembered.seq, reason: 'fork', detail: 'the record differs from the one this browser verified before' };
+      }
+    }
+    if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
+  }
+
+  /** Names and authorities of everyone in the record (metadata from the server). */
+  async loadPeople() {
+    const summary = await get(`threads/${this.thread}`);
+    for (const m of summary.members) {
+      this.people.set(m.user, { name: m.display_name, authority: m.authority, role: m.role });
+    }
+    this.summary = summary;
+    this.peopleVersion++;
+    const users = new Set();
+    for (const item of this.state.items) {
+      if (item.actor.user) users.add(item.actor.user);
+      const body = /** @type {any} */ (item.entry.body);
+      if ((item.kind === 'member' || item.kind === 'expiry') && body?.user) users.add(body.user);
+    }
+    for (const member of this.state.members.keys()) users.add(member);
+    await Promise.all([...users].map(async (id) => {
+      const keys = await this.directory.user(id);
+      const known = this.people.get(id);
+      this.people.set(id, {
+        name: keys?.display_name || known?.name || t('thread.someone'), authority: keys?.authority ?? known?.authority ?? null,
+        role: known?.role, devices: keys ? [...keys.devices.keys()] : [],
+      });
+    }));
+  }
+
+  /** @returns {Item[]} items shown in the timeline, oldest first */
+  visibleItems() {
+    const derived = this.derived ?? derive(this.state);
+    return this.state.items.filter((i) => !derived.hidden.has(i.seq));
+  }
+
+  async decryptWindow() {
+    const messages = this.state.items.filter((i) => i.kind === 'message');
+    const newest = messages.slice(-this.shown);
+    for (const item of newest) {
+      await this.state.decrypt(item);
+      const target = item.payload?.reply_to ?? item.payload?.edits;
+      if (target) {
+        const other = this.state.bySeq.get(target);
+        if (other) await this.state.decrypt(other);
+      }
+    }
+  }
+
+  async decryptAll() {
+    for (const item of this.state.items) {
+      if (item.kind === 'message') await this.state.decrypt(item);
+    }
+  }
+
+  /** @param {string} code */
+  recordsKey(code) {
+    let pending = this.records.get(code);
+    if (!pending) {
+      pending = (async () => {
+        const key = await get(`authorities/${encodeURIComponent(code)}/records-key`);
+        const certifier = await this.directory.user(key.certified_by);
+        if (certifier?.identity) {
+          const fields = { authority: code, certified_by: key.certified_by, dh: key.dh };
+          if (!(await C.verifyRecordsCertificate(certifier.identity, fields, key.certificate))) {
+            throw new Error(t('records.badCertificate', { code }));
+          }
+        }
+        return { id: key.id, dh: key.dh };
+      })();
+      this.records.set(code, pending);
+      pending.catch(() => this.records.delete(code));
+    }
+    return pending;
+  }
+
+  async backup() {
+    for (const wrap of await this.state.backupWraps()) {
+      await post('key-backup', wrap).catch(() => {});
+    }
+  }
+
+  // --- live -------------------------------------------------------------------
+
+  wireSocket() {
+    this.socket.addEventListener('frame', (event) => this.onFrame(/** @type {CustomEvent} */ (event).detail));
+    this.socket.addEventListener('state', (event) => this.onConnection(/** @type {CustomEvent} */ (event).detail));
+    this.socket.addEventListener('error-frame', (event) => this.onErrorFrame(/** @type {CustomEvent} */ (event).detail));
+    this.socket.addEventListener('drained', () => this.updatePending());
+  }
+
+  /** @param {any} frame */
+  onFrame(frame) {
+    if (frame.thread !== this.thread) return;
+    switch (frame.type) {
+      case 'entry':
+        this.enqueue(() => this.onEntries([frame]));
+        break;
+      case 'typing':
+        if (frame.user !== this.me.user) this.showTyping(frame.user);
+        break;
+      case 'read':
+        this.reads.set(frame.user, Math.max(frame.seq, this.reads.get(frame.user) ?? 0));
+        this.render();
+        break;
+      case 'presence':
+        if (frame.online) this.online.add(frame.user);
+        else this.online.delete(frame.user);
+        this.members.render();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** @param {() => Promise<unknown>} work */
+  enqueue(work) {
+    this.queue = this.queue.then(work).catch((err) => console.error(err));
+  }
+
+  /** @param {any[]} frames */
+  async onEntries(frames) {
+    const applied = await this.state.ingest(frames);
+    if (applied.length === 0) return;
+    this.socket.applied(this.thread, this.state.head.seq);
+    if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
+    let membership = false;
+    for (const item of applied) {
+      if (item.kind === 'message') {
+        await this.state.decrypt(item);
+        const clientId = item.envelope?.header.client_id;
+        if (clientId) this.pending.delete(clientId);
+        if (item.actor.user !== this.me.user && item.payload) {
+          const who = this.people.get(item.actor.user ?? '')?.name ?? t('thread.someone');
+          announce(t('thread.newMessage', { name: who, text: item.payload.text.slice(0, 140) }));
+          this.clearTyping(item.actor.user ?? '');
+        }
+      } else if (item.kind === 'member' || item.kind === 'expiry' || item.kind === 'keys') {
+        membership = true;
+      }
+    }
+    if (membership) await this.loadPeople();
+    this.shown += applied.length;
+    this.render();
+    this.members.render();
+    await this.showAlerts();
+    for (const resolve of this.waiters.splice(0)) resolve();
+    await this.backup();
+    this.markRead();
+  }
+
+  /** @param {string} state */
+  onConnection(state) {
+    const el = byId('connection');
+    el.dataset.state = state;
+    const waiting = this.socket.pending;
+    el.textContent = state === 'open' ? t('conn.open')
+      : state === 'connecting' ? t('conn.connecting')
+        : waiting ? t('conn.offlineQueued', { n: waiting }) : t('conn.offline');
+    this.updatePending();
+  }
+
+  /** @param {any} frame */
+  onErrorFrame(frame) {
+    if (frame.ref === 'sub' && frame.code === 'not_found') {
+      this.alert(t('thread.noLongerMember'));
+      this.composer?.disable(t('thread.noLongerMember'));
+      this.socket.subs.delete(this.thread);
+      return;
+    }
+    this.composer?.status(describeError(new SocketError(frame.code, frame.detail, frame)), 'error');
+  }
+
+  /** @param {string} user */
+  showTyping(user) {
+    clearTimeout(this.typing.get(user));
+    this.typing.set(user, setTimeout(() => this.clearTyping(user), TYPING_SHOWN_MS));
+    this.renderTyping();
+  }
+
+  /** @param {string} user */
+  clearTyping(user) {
+    clearTimeout(this.typing.get(user));
+    this.typing.delete(user);
+    this.renderTyping();
+  }
+
+  renderTyping() {
+    const names = [...this.typing.keys()].map((u) => this.people.get(u)?.name ?? t('thread.someone'));
+    byId('typing').textContent = names.length ? t('thread.typing', { names: names.join(', ') }) : '';
+  }
+
+  /** Tell the others how far I have read: at most once a second, only forward. */
+  markRead() {
+    if (this.readTimer !== undefined) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      const seq = this.state.head.seq;
+      if (document.visibilityState === 'visible' && this.state.isMember && seq > this.readSent) {
+        if (this.socket.raw({ type: 'read', thread: this.thread, seq })) this.readSent = seq;
+      }
+    }, READ_EVERY_MS);
+  }
+
+  /**
+   * Resolve once `predicate` holds (checked after every batch of entries).
+   * @param {() => boolean} predicate
+   * @param {number} [timeoutMs]
+   * @returns {Promise<void>}
+   */
+  waitFor(predicate, timeoutMs = 20_000) {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        done = true;
+        reject(new Error(t('thread.timeout')));
+      }, timeoutMs);
+      const check = () => {
+        if (done) return;
+        if (predicate()) {
+          done = true;
+          clearTimeout(timer);
+          resolve();
+        } else {
+          this.waiters.push(check);
+        }
+      };
+      check();
+    });
+  }
+
+  // --- rendering --------------------------------------------------------------
+
+  /** Render once per frame however many entries arrive (a burst re-renders once). */
+  render() {
+    if (this.renderPending) return;
+    this.renderPending = true;
+    const run = () => {
+      this.renderPending = false;
+      this.renderNow();
+    };
+    if (document.visibilityState === 'visible') requestAnimationFrame(run);
+    else setTimeout(run, 0);
+  }
+
+  renderNow() {
+    if (!this.loaded) return;
+    this.derived = derive(this.state);
+    const items = this.visibleItems();
+    const start = Math.max(0, items.length - this.shown);
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement?.closest?.('[data-seq]') ?? null);
+    const focusSeq = focused?.dataset.seq;
+    const focusAction = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.action;
+    const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+    const readUpTo = Math.max(0, ...[...this.reads].filter(([u]) => u !== this.me.user).map(([, s]) => s));
+    const ctx = {
+      state: this.state, me: this.me.user, myAuthority: this.user.authority, people: this.people, derived: this.derived, readUpTo,
+      onReply: (/** @type {Item} */ i) => this.composer?.setContext('reply', i),
+      onEdit: (/** @type {Item} */ i) => this.composer?.setContext('edit', i),
+      onAnswer: (/** @type {Item} */ i) => this.composer?.setContext('answer', i),
+      onAssurance: (/** @type {Item} */ i, /** @type {string} */ s) => this.composer?.setContext('assurance', i, s),
+      onDownload: (/** @type {FileRef} */ f, /** @type {HTMLButtonElement} */ b) => this.actions.download(f, b),
+    };
+    // Keyed: an item's node is rebuilt only when what it shows changed.
+    /** @type {Map<number, {key: string, node: HTMLElement}>} */
+    const cache = new Map();
+    const nodes = items.slice(start).map((item) => {
+      const key = this.itemKey(item, readUpTo);
+      const cached = this.nodes.get(item.seq);
+      const node = cached && cached.key === key ? cached.node : renderItem(ctx, item);
+      cache.set(item.seq, { key, node });
+      return /** @type {HTMLElement} */ (node);
+    });
+    this.nodes = cache;
+    for (const [clientId, p] of this.pending) nodes.push(renderPending(clientId, p.text, p.state, p.why));
+    patchChildren(this.list, nodes);
+    const earlier = byId('load-earlier');
+    earlier.hidden = start === 0;
+    if (focusSeq) {
+      const again = this.list.querySelector(`[data-seq="${focusSeq}"]`);
+      /** @type {HTMLElement | null} */ ((focusAction && again?.querySelector(`[data-action="${focusAction}"]`)) || null)?.focus();
+    }
+    if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  /**
+   * What an item's node depends on, as a string.
+   * @param {Item} item
+   * @param {number} readUpTo
+   */
+  itemKey(item, readUpTo) {
+    const d = /** @type {import('./thread-view.js').Derived} */ (this.derived);
+    return [
+      this.peopleVersion, this.state.isMember ? 1 : 0, item.payload ? 1 : 0, item.decryptError ?? '', item.problem ?? '',
+      d.edits.get(item.seq)?.length ?? 0, d.answers.get(item.seq) ?? '', d.assurance.get(item.seq)?.status ?? '',
+      item.actor.user === this.me.user && readUpTo >= item.seq ? 'r' : '',
+    ].join('|');
+  }
+
+  showEarlier() {
+    this.shown += PAGE;
+    this.enqueue(async () => {
+      await this.decryptWindow();
+      this.render();
+    });
+  }
+
+  updatePending() {
+    const offline = this.socket.state !== 'open';
+    for (const p of this.pending.values()) if (p.state !== 'failed') p.state = offline ? 'waiting' : 'sending';
+    this.render();
+  }
+
+  /** @param {string} text */
+  alert(text) {
+    const el = byId('thread-alert');
+    el.hidden = false;
+    replace(el, h('p', {}, text));
+  }
+
+  /** Chain breaks and changed identity keys, loudly; sending is blocked meanwhile. */
+  async showAlerts() {
+    const el = byId('thread-alert');
+    /** @type {HTMLElement[]} */
+    const parts = [];
+    if (this.state.broken) {
+      parts.push(h('p', { class: 'broken' }, t('thread.broken', { seq: this.state.broken.seq, reason: t(/** @type {any} */ (`break.${this.state.broken.reason}`)) })));
+    }
+    const changed = this.state.isMember ? await this.state.changedIdentities() : [];
+    for (const keys of changed) {
+      const button = h('button', { type: 'button', 'data-action': 'reverify' }, t('trust.compare'));
+      button.addEventListener('click', () => this.members.openTrust(keys.user));
+      parts.push(h('p', { class: 'identity-changed' }, t('trust.changed', { name: keys.display_name }), ' ', button));
+    }
+    el.hidden = parts.length === 0;
+    replace(el, parts);
+    this.blocked = changed.length > 0 || Boolean(this.state.broken);
+    this.composer?.setBlocked(this.blocked ? (this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked')) : null);
+    byId('epoch-info').textContent = this.state.epoch
+      ? t('thread.epoch', { epoch: this.state.epoch, authorities: this.state.parties.join(' / ') }) : '';
+  }
+
+}
+
+/**
+ * Make `parent`'s children exactly `nodes`, moving and inserting only what
+ * differs: a new entry at the end costs one insertion, not a rebuilt list.
+ * @param {Element} parent
+ * @param {Node[]} nodes
+ */
+function patchChildren(parent, nodes) {
+  let cursor = parent.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) {
+      cursor = cursor.nextSibling;
+      continue;
+    }
+    parent.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    parent.removeChild(cursor);
+    cursor = next;
+  }
+}
+
+async function main() {
+  const thread = pageData('thread');
+  const member = pageData('member') === '1';
+  const status = byId('timeline-status');
+  if (!member) {
+    say(status, '');
+    try {
+      const summary = await get(`threads/${thread}`);
+      replace(byId('members'), summary.members.map((/** @type {any} */ m) => h('li', {}, h('strong', {}, m.display_name), ' ', m.authority ?? '')));
+    } catch (err) {
+      say(status, describeError(err), 'error');
+    }
+    byId('connection').textContent = '';
+    return;
+  }
+  try {
+    const { me } = await requireDevice();
+    const serverKey = (await get('server-key')).key;
+    const page = new ThreadPage({ thread, parties: pageData('parties').split(' ').filter(Boolean), me, serverKey });
+    byId('load-earlier').addEventListener('click', () => page.showEarlier());
+    document.addEventListener('visibilitychange', () => page.markRead());
+    await page.load();
+    /** @type {any} */ (globalThis).comityThread = page; // for tests and the benchmark
+  } catch (err) {
+    say(status, describeError(err), 'error');
+    console.error(err);
+  }
+}
+
+if (globalThis.document && pageData('thread')) main();

@@ -1,0 +1,357 @@
+// The client layers that need no DOM: the Markdown subset parser, the string
+// catalogue, the socket's resume and offline queue, and the thread state's
+// trust rules (chain, replayed membership, packages, decryption).
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import * as C from '../static/comity/crypto/index.js';
+import { parseMarkdown, parseInline, safeHref } from '../static/comity/ui/markdown.js';
+import { CATALOGUE } from '../static/comity/ui/catalogue.js';
+import { ComitySocket, SocketError } from '../static/comity/transport/socket.js';
+import { Directory } from '../static/comity/ui/directory.js';
+import { ThreadState } from '../static/comity/ui/thread-state.js';
+import { passphraseStrength } from '../static/comity/ui/session.js';
+
+describe('markdown subset', () => {
+  test('bold, italics, code, links, lists, quotes and fences become a tree of text', () => {
+    const blocks = parseMarkdown('Hi **there** and *you*, `x < y` [site](https://example.org/a)\n- one\n- two\n> quoted\n```\n<b>raw</b>\n```');
+    assert.deepEqual(blocks.map((b) => b.type), ['p', 'ul', 'quote', 'pre']);
+    const p = /** @type {any} */ (blocks[0]).children;
+    assert.deepEqual(p.map((/** @type {any} */ n) => n.type), ['text', 'strong', 'text', 'em', 'text', 'code', 'text', 'link']);
+    assert.equal(p[7].href, 'https://example.org/a');
+    assert.equal(/** @type {any} */ (blocks[3]).text, '<b>raw</b>');
+  });
+
+  test('only https and mailto links survive; everything else stays text', () => {
+    for (const url of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,x', 'vbscript:x', 'http://example.org',
+      '//evil.example', ' javascript:alert(1)', 'https:/\\evil']) {
+      assert.equal(safeHref(url), url.startsWith('https:/\\') ? safeHref(url) : null, url);
+    }
+    assert.equal(safeHref('mailto:a@example.org'), 'mailto:a@example.org');
+    const inline = parseInline('[x](javascript:alert(1)) <img src=x onerror=alert(1)>');
+    assert.ok(inline.every((n) => n.type === 'text'));
+    assert.equal(inline.map((n) => /** @type {any} */ (n).text).join(''), '[x](javascript:alert(1)) <img src=x onerror=alert(1)>');
+  });
+
+  test('nesting is bounded and long texts parse quickly', () => {
+    assert.equal(parseMarkdown('>'.repeat(10000) + ' deep').length, 1);
+    const started = Date.now();
+    parseMarkdown('**a** *b* `c` [d](https://e) '.repeat(20000));
+    assert.ok(Date.now() - started < 2000);
+  });
+});
+
+describe('string catalogue', () => {
+  test('French and Spanish translate every English key, with the same placeholders', () => {
+    for (const lang of /** @type {const} */ (['fr', 'es'])) {
+      for (const [key, text] of Object.entries(CATALOGUE[lang])) {
+        const english = /** @type {Record<string, string>} */ (CATALOGUE.en)[key];
+        assert.ok(english, `${lang} has unknown key ${key}`);
+        const names = (/** @type {string} */ s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+        assert.deepEqual(names(String(text)), names(english), `${lang}:${key}`);
+      }
+      const missing = Object.keys(CATALOGUE.en).filter((key) => !(key in CATALOGUE[lang]));
+      assert.deepEqual(missing, [], `${lang} lacks translations`);
+    }
+  });
+});
+
+describe('passphrase strength', () => {
+  test('short or repetitive passphrases score low, long varied ones high', () => {
+    assert.equal(passphraseStrength('short').level, 0);
+    assert.equal(passphraseStrength('aaaaaaaaaaaaaaaa').level, 1);
+    assert.ok(passphraseStrength('orange kettle migrates quietly 42').level >= 2);
+  });
+});
+
+// --- the socket -------------------------------------------------------------
+
+class FakeSocket {
+  /** @type {FakeSocket[]} */
+  static all = [];
+  /** @param {string} url */
+  constructor(url) {
+    this.url = url;
+    /** @type {any[]} */
+    this.sent = [];
+    /** @type {((e: any) => void) | null} */ this.onmessage = null;
+    /** @type {((e: any) => void) | null} */ this.onclose = null;
+    /** @type {(() => void) | null} */ this.onopen = null;
+    /** @type {(() => void) | null} */ this.onerror = null;
+    FakeSocket.all.push(this);
+  }
+
+  /** @param {string} text */
+  send(text) { this.sent.push(JSON.parse(text)); }
+
+  /** @param {number} [code] */
+  close(code = 1006) { this.onclose?.({ code }); }
+
+  /** @param {object} frame */
+  deliver(frame) { this.onmessage?.({ data: JSON.stringify(frame) }); }
+
+  hello() { this.deliver({ type: 'hello', user: 'u', device: 'd' }); }
+}
+
+describe('socket', () => {
+  test('resumes each thread after the last applied seq and resends an interrupted request once', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://test/ws/?device=D', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5 });
+    socket.subscribe('T', 0);
+    socket.start();
+    const first = FakeSocket.all[0];
+    first.hello();
+    assert.deepEqual(first.sent, [{ type: 'sub', thread: 'T', after: 0 }]);
+    socket.applied('T', 7);
+
+    const envelope = { header: { client_id: 'c-1' } };
+    const acked = socket.request({ type: 'send', thread: 'T', envelope });
+    assert.equal(/** @type {any} */ (first.sent.at(-1)).envelope.header.client_id, 'c-1');
+    first.close(); // dropped before the ack
+    assert.equal(socket.state, 'offline');
+    const queued = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-2' } } });
+    assert.equal(socket.pending, 2);
+
+    t.mock.timers.tick(1000); // backoff: 250..500 ms for the first retry
+    const second = FakeSocket.all[1];
+    assert.ok(second, 'reconnected after the backoff');
+    second.hello();
+    assert.deepEqual(second.sent[0], { type: 'sub', thread: 'T', after: 7 });
+    assert.equal(second.sent[1].envelope.header.client_id, 'c-1', 'the same client_id again');
+    assert.equal(second.sent.length, 2, 'one request at a time');
+    second.deliver({ type: 'ack', client_id: 'c-1', seq: 8, hash: 'h' });
+    assert.equal((await acked).seq, 8);
+    assert.equal(second.sent[2].envelope.header.client_id, 'c-2');
+    second.deliver({ type: 'error', code: 'stale_epoch', detail: 'closed', ref: 'c-2' });
+    await assert.rejects(queued, (err) => err instanceof SocketError && err.code === 'stale_epoch');
+    socket.stop();
+  });
+
+  test('waits out rate_limited and sends the refused frame again', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket) });
+    socket.start();
+    const ws = FakeSocket.all[0];
+    ws.hello();
+    const done = socket.request({ type: 'keys', thread: 'T', package: {} });
+    ws.deliver({ type: 'error', code: 'rate_limited', detail: 'slow down', ref: null, retry_after: 0.5 });
+    assert.equal(ws.sent.filter((f) => f.type === 'keys').length, 1);
+    t.mock.timers.tick(600);
+    assert.equal(ws.sent.filter((f) => f.type === 'keys').length, 2);
+    ws.deliver({ type: 'ack', client_id: null, seq: 3, ref: 'keys' });
+    assert.equal((await done).seq, 3);
+    socket.stop();
+  });
+
+  test('backoff doubles up to its cap', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 1 });
+    socket.start();
+    const delays = [];
+    for (let i = 0; i < 10; i++) {
+      const before = FakeSocket.all.length;
+      FakeSocket.all.at(-1)?.close();
+      let waited = 0;
+      while (FakeSocket.all.length === before) {
+        t.mock.timers.tick(100);
+        waited += 100;
+      }
+      delays.push(waited);
+    }
+    assert.ok(delays[1] > delays[0] && delays[3] > delays[2]);
+    assert.ok(Math.max(...delays) <= 30_000);
+    socket.stop();
+  });
+});
+
+// --- thread state -----------------------------------------------------------
+
+const THREAD = '3f1c7d9e-0000-4000-8000-0000000000aa';
+
+async function makeUser(/** @type {string} */ id, /** @type {string} */ authority) {
+  const identity = await C.generateKeyPair('ecdsa', true);
+  const backup = await C.generateKeyPair('ecdh');
+  const dh = await C.generateKeyPair('ecdh');
+  const sig = await C.generateKeyPair('ecdsa');
+  const device = C.newDeviceId();
+  const fields = { user: id, device, dh: await C.publicKeyB64u(dh.publicKey), sig: await C.publicKeyB64u(sig.publicKey) };
+  const certificate = await C.certifyDevice(identity.privateKey, fields);
+  return {
+    id, authority, device, dh, sig, backup,
+    keys: {
+      display_name: id, authority, identity: await C.publicKeyB64u(identity.publicKey),
+      backup: await C.publicKeyB64u(backup.publicKey), devices: [{ v: 1, ...fields, certificate }],
+    },
+    me: {
+      user: id, device, dhPrivate: dh.privateKey, sigPrivate: sig.privateKey, backupPrivate: backup.privateKey,
+      backupPublic: await C.publicKeyB64u(backup.publicKey),
+    },
+  };
+}
+
+/** A record built the way the server builds it. */
+class FakeRecord {
+  constructor(/** @type {CryptoKeyPair} */ serverKey) {
+    this.serverKey = serverKey;
+    /** @type {any[]} */
+    this.items = [];
+    /** @type {Uint8Array | null} */
+    this.hash = null;
+  }
+
+  async append(/** @type {string} */ kind, /** @type {any} */ body, /** @type {any} */ actor) {
+    const seq = this.items.length + 1;
+    const entry = { thread: THREAD, seq, at: '2026-11-22T10:00:00.000Z', kind, actor: actor ? { user: actor.id, device: actor.device } : { user: null, device: null }, body };
+    this.hash = await C.nextHash(this.hash ?? (await C.genesisHash(THREAD)), /** @type {any} */ (entry));
+    const serverSig = await C.sign(this.serverKey.privateKey, C.serverSignedBytes(THREAD, seq, this.hash));
+    const item = { seq, entry, hash: C.b64uEncode(this.hash), server_sig: C.b64uEncode(serverSig) };
+    this.items.push(item);
+    return item;
+  }
+}
+
+async function scene(/** @type {'shared' | 'from_join'} */ history) {
+  const server = await C.generateKeyPair('ecdsa');
+  const serverKey = await C.publicKeyB64u(server.publicKey);
+  const a = await makeUser('0a000000-0000-4000-8000-00000000000a', 'FR-MJ');
+  const b = await makeUser('0b000000-0000-4000-8000-00000000000b', 'DE-BFJ');
+  const records = { 'FR-MJ': await C.generateKeyPair('ecdh'), 'DE-BFJ': await C.generateKeyPair('ecdh') };
+  const users = new Map([[a.id, a.keys], [b.id, b.keys]]);
+  const stateOf = async (/** @type {any} */ user) => new ThreadState({
+    thread: THREAD, parties: ['FR-MJ', 'DE-BFJ'], me: user.me, serverKey,
+    directory: new Directory({ me: user.id, fetchUser: async (id) => users.get(id), loadVerified: async () => undefined, saveVerified: async () => {} }),
+    recordsKey: async (code) => ({ id: `records:${code}`, dh: await C.publicKeyB64u(records[/** @type {'FR-MJ'} */ (code)].publicKey) }),
+  }).init();
+  const record = new FakeRecord(server);
+  const creation = await C.signObject({ v: 1, thread: THREAD, case: 'c', subject: 'S', history, server_key: serverKey, sender_device: a.device }, a.sig.privateKey);
+  await record.append('create', creation, a);
+  const alice = await stateOf(a);
+  await alice.ingest(record.items);
+  await record.append('keys', (await alice.rotation()).pkg, a);
+  await alice.ingest(record.items);
+  const early = await alice.seal('text', {}, { text: 'before B joined', reply_to: null, edits: null, files: [] });
+  await record.append('message', early, a);
+  await alice.ingest(record.items);
+  await record.append('member', await alice.change('add', b.id), a);
+  await alice.ingest(record.items);
+  await record.append('keys', (await alice.rotation()).pkg, a);
+  await alice.ingest(record.items);
+  for (const pkg of await alice.historyFor(b.id)) await record.append('keys', pkg, a);
+  const late = await alice.seal('text', {}, { text: 'after B joined', reply_to: null, edits: null, files: [] });
+  await record.append('message', late, a);
+  return { a, b, alice, record, stateOf, records };
+}
+
+/** @param {ThreadState} state */
+async function texts(state) {
+  const out = [];
+  for (const item of state.items.filter((i) => i.kind === 'message')) {
+    await state.decrypt(item);
+    out.push(item.payload?.text ?? `(${item.decryptError})`);
+  }
+  return out;
+}
+
+describe('thread state', () => {
+  test('a newcomer with shared history reads everything; the record and packages verify', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal(bob.broken, null);
+    assert.deepEqual(bob.items.map((i) => i.problem), bob.items.map(() => null));
+    assert.deepEqual([...bob.members.keys()].sort(), [b.id, '0a000000-0000-4000-8000-00000000000a'].sort());
+    assert.equal(bob.epoch, 2);
+    assert.deepEqual(await texts(bob), ['before B joined', 'after B joined']);
+    const keys = bob.items.find((i) => i.kind === 'keys' && i.reason === 'rotate');
+    assert.deepEqual(keys?.recipients?.filter((r) => r.kind === 'records').map((r) => r.id).sort(), ['records:DE-BFJ', 'records:FR-MJ']);
+    const wraps = await bob.backupWraps();
+    assert.deepEqual(wraps.map((w) => w.epoch).sort(), [1, 2]);
+  });
+
+  test('with history from_join the newcomer reads only from the epoch that added them', async () => {
+    const { b, record, stateOf } = await scene('from_join');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.deepEqual(await texts(bob), ['(nokey)', 'after B joined']);
+  });
+
+  test('a second device of the same user opens the packages with the backup key', async () => {
+    const { b, record, stateOf } = await scene('from_join');
+    const other = { ...b, me: { ...b.me, device: C.newDeviceId(), dhPrivate: (await C.generateKeyPair('ecdh')).privateKey } };
+    const second = await stateOf(other);
+    await second.ingest(record.items);
+    assert.equal(second.keySource.get(2), 'backup');
+    assert.deepEqual(await texts(second), ['(nokey)', 'after B joined']);
+  });
+
+  test('an altered entry breaks the chain there, loudly, and nothing after it is applied', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const items = structuredClone(record.items);
+    items[2].entry.at = '2026-11-22T10:00:01.000Z';
+    const bob = await stateOf(b);
+    await bob.ingest(items);
+    assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [3, 'hash']);
+    assert.equal(bob.items.length, 2);
+  });
+
+  test('a batch is checked by links and its last signature; the others are checked afterwards', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const items = structuredClone(record.items);
+    const sig = C.b64uDecode(items[2].server_sig);
+    sig[10] ^= 1;
+    items[2].server_sig = C.b64uEncode(sig);
+    const bob = await stateOf(b);
+    await bob.ingest(items);
+    assert.equal(bob.broken, null, 'the head signature covers the run');
+    assert.equal(await bob.verifyAllSignatures(), false);
+    const after = /** @type {{seq: number, reason: string} | null} */ (bob.broken);
+    assert.deepEqual(after && [after.seq, after.reason], [3, 'server_sig']);
+    const last = structuredClone(record.items);
+    last.at(-1).server_sig = items[2].server_sig;
+    const carol = await stateOf(b);
+    await carol.ingest(last);
+    const broken = /** @type {{seq: number, reason: string} | null} */ (carol.broken);
+    assert.deepEqual(broken && [broken.seq, broken.reason], [last.length, 'server_sig']);
+  });
+
+  test('the synchronous SHA-256 agrees with WebCrypto', async () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 1000, 65_536]) {
+      const data = C.randomBytes(n);
+      assert.deepEqual(C.sha256Sync(data), await C.sha256(data), `${n} bytes`);
+    }
+  });
+
+  test('a package that leaves out a member is not trusted and its key is not used', async () => {
+    const { a, b, alice, record, stateOf } = await scene('shared');
+    await alice.ingest(record.items);
+    const fields = {
+      thread: THREAD, epoch: 3, reason: /** @type {const} */ ('rotate'), prev: alice.lastKeysHash, history: /** @type {const} */ ('shared'),
+      members: [{ user: a.id, devices: [a.device] }], sender_device: a.device,
+    };
+    const sneaky = await C.buildKeyPackage(fields, C.newEpochKey(), [
+      { id: a.device, kind: 'device', dh: a.keys.devices[0].dh },
+      { id: b.device, kind: 'device', dh: b.keys.devices[0].dh },
+    ], a.sig.privateKey);
+    await record.append('keys', sneaky, a);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    const item = bob.items.at(-1);
+    assert.match(String(item?.problem), /members differ/);
+    assert.equal(bob.epochKeys.has(3), false);
+  });
+
+  test('a message signed by another device than its header names is not shown', async () => {
+    const { a, b, alice, record, stateOf } = await scene('shared');
+    await alice.ingest(record.items);
+    const forged = await alice.seal('text', {}, { text: 'forged', reply_to: null, edits: null, files: [] });
+    forged.sig = C.b64uEncode(await C.sign(b.sig.privateKey, C.envelopeSignedBytes(forged)));
+    await record.append('message', forged, a);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal((await texts(bob)).at(-1), '(signature)');
+  });
+});

@@ -1,0 +1,270 @@
+"""Exporting a thread's record, verifying it offline, opening it with the records key (DESIGN §5)."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from django.core.management import CommandError, call_command
+
+from consult.actions.exports import check_export
+from consult.exceptions import InvalidCredentials, NotFound
+from consult.lib.bundle import read_bundle, verify_bundle
+from tests.helpers import add_totp, make_user, verified_client
+from tests.realtime import World, make_peer, make_world
+from tests.record_helpers import Story, export, full_story
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+@pytest.fixture
+def story(world: World) -> Story:
+    return full_story(world)
+
+
+def test_export__plaintext_bundle_verifies_and_holds_every_message_and_file(world: World, story: Story) -> None:
+    bundle = read_bundle(export(world, world.fr_supervisor, story))
+    summary = verify_bundle(bundle)
+    texts = [i["payload"]["text"] for i in bundle.items if i.get("payload")]
+    assert texts == story.plaintexts
+    by_name = {path.rsplit("/", 1)[1]: content for path, content in bundle.files.items()}
+    assert by_name == story.files
+    kinds = [i["entry"]["kind"] for i in bundle.items]
+    assert kinds[-1] == "export" and "receipt" in kinds and kinds.count("keys") == 4
+    assert summary.acknowledgements and summary.files == 2
+    assert bundle.html is not None and "<script" not in bundle.html.lower()
+    assert "<strong>at least one year</strong>" in bundle.html
+
+
+def test_record_open__ciphertext_bundle_decrypts_byte_for_byte(world: World, story: Story, tmp_path: Path) -> None:
+    data = export(world, world.de_supervisor, story, plaintext=False)
+    bundle = read_bundle(data)
+    assert all("payload" not in i for i in bundle.items)
+    assert not any(text.encode() in data for text in story.plaintexts)
+    source, key_file = tmp_path / "record.zip", tmp_path / "records.pem"
+    source.write_bytes(data)
+    key_file.write_bytes(
+        world.records["DE-BFJ"].private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    out = io.StringIO()
+    call_command("record", "open", str(source), "--key", str(key_file), "--out", str(tmp_path / "open"), stdout=out)
+    html = (tmp_path / "open" / "record.html").read_text()
+    for text in ("at least one year", "article 7", "five", "Liaison: the hearing is on Monday."):
+        assert text in html
+    written = {p.name: p.read_bytes() for p in (tmp_path / "open" / "files").rglob("*") if p.is_file()}
+    assert written == story.files
+    assert (tmp_path / "open" / "record.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_record_verify__command_prints_summary_and_exits_zero(world: World, story: Story, tmp_path: Path) -> None:
+    source = tmp_path / "record.zip"
+    source.write_bytes(export(world, world.fr_supervisor, story))
+    out = io.StringIO()
+    call_command("record", "verify", str(source), stdout=out)
+    text = out.getvalue()
+    assert "OK: the record verifies." in text and "Acknowledgements:" in text and "up to" in text
+
+
+def test_export__both_authorities_agree_on_every_entry_hash(world: World, story: Story) -> None:
+    french = read_bundle(export(world, world.fr_supervisor, story))
+    german = read_bundle(export(world, world.de_supervisor, story))
+    shared = len(french.items)
+    assert [i["hash"] for i in french.items] == [i["hash"] for i in german.items[:shared]]
+    assert german.items[shared]["entry"]["kind"] == "export"
+
+
+def test_export__only_supervisors_of_a_party_and_with_a_fresh_code(world: World, story: Story) -> None:
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/")
+    third = make_peer(make_user(world.outsider.user.authority, "supervisor"))
+    for outsider in (world.fr, world.de, world.liaison, world.outsider, third):
+        with pytest.raises(NotFound):
+            check_export(request, outsider.user, story.thread_id, "000000")
+    add_totp(world.fr_supervisor.user)
+    with pytest.raises(InvalidCredentials):
+        check_export(request, world.fr_supervisor.user, story.thread_id, "000000")
+
+
+def test_export_api__outsider_404_identical_to_missing_thread(world: World, story: Story) -> None:
+    import uuid
+
+    client = verified_client(world.fr.user)
+    hidden = client.post(f"/api/v1/threads/{story.thread_id}/record", {"code": "1"}, content_type="application/json")
+    missing = client.post(f"/api/v1/threads/{uuid.uuid4()}/record", {"code": "1"}, content_type="application/json")
+    assert hidden.status_code == missing.status_code == 404 and hidden.content == missing.content
+
+
+# --- tampering -------------------------------------------------------------------------
+
+
+def _rezip(data: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    source = zipfile.ZipFile(io.BytesIO(data))
+    files = {name: source.read(name) for name in source.namelist()}
+    edit(files)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, content in files.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _lines(files: dict[str, bytes]) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in files["entries.jsonl"].decode().splitlines()]
+
+
+def _put_lines(files: dict[str, bytes], lines: list[dict]) -> None:  # type: ignore[type-arg]
+    files["entries.jsonl"] = "\n".join(json.dumps(line, separators=(",", ":")) for line in lines).encode()
+
+
+def _change_byte(files: dict[str, bytes]) -> None:
+    lines = _lines(files)
+    ct = lines[4]["entry"]["body"]["ct"]
+    lines[4]["entry"]["body"]["ct"] = ct[:10] + ("A" if ct[10] != "A" else "B") + ct[11:]
+    _put_lines(files, lines)
+
+
+def _drop_entry(files: dict[str, bytes]) -> None:
+    lines = _lines(files)
+    del lines[5]
+    _put_lines(files, lines)
+
+
+def _reorder(files: dict[str, bytes]) -> None:
+    lines = _lines(files)
+    lines[5], lines[6] = lines[6], lines[5]
+    _put_lines(files, lines)
+
+
+def _resign_with_another_server_key(files: dict[str, bytes]) -> None:
+    from consult.client.chain import ChainWriter
+    from consult.lib.crypto import generate_private_key
+
+    lines = _lines(files)
+    writer = ChainWriter(lines[0]["entry"]["thread"], generate_private_key())
+    for n, line in enumerate(lines):
+        entry = line["entry"]
+        lines[n] = {**line, **writer.append(entry["kind"], entry["body"], user=entry["actor"]["user"],
+                                            device=entry["actor"]["device"])}  # fmt: skip
+    _put_lines(files, lines)
+
+
+def _forge_device_signature(files: dict[str, bytes]) -> None:
+    manifest = json.loads(files["manifest.json"])
+    lines = _lines(files)
+    message = next(i for i, line in enumerate(lines) if line["entry"]["kind"] == "message")
+    sig = lines[message]["entry"]["body"]["sig"]
+    lines[message]["entry"]["body"]["sig"] = sig[:-3] + ("AAA" if not sig.endswith("AAA") else "BBB")
+    _put_lines(files, lines)
+    del manifest  # the chain still changes, but the device check is what the forgery targets
+
+
+def _swap_certificate(files: dict[str, bytes]) -> None:
+    manifest = json.loads(files["manifest.json"])
+    devices = list(manifest["devices"])
+    a, b = devices[0], devices[1]
+    manifest["devices"][a]["sig"], manifest["devices"][b]["sig"] = (
+        manifest["devices"][b]["sig"],
+        manifest["devices"][a]["sig"],
+    )
+    files["manifest.json"] = json.dumps(manifest).encode()
+
+
+def _change_file(files: dict[str, bytes]) -> None:
+    name = next(n for n in files if n.startswith("files/"))
+    files[name] = bytes([files[name][0] ^ 1]) + files[name][1:]
+
+
+def _truncate_file(files: dict[str, bytes]) -> None:
+    name = next(n for n in files if n.startswith("files/"))
+    files[name] = files[name][:-100]
+
+
+def _remove_acknowledgement(files: dict[str, bytes]) -> None:
+    lines = _lines(files)
+    receipt = next(i for i, line in enumerate(lines) if line["entry"]["kind"] == "receipt")
+    _put_lines(files, lines[:receipt] + lines[receipt + 1 :])
+
+
+def _edit_manifest(files: dict[str, bytes]) -> None:
+    manifest = json.loads(files["manifest.json"])
+    manifest["members"][0]["display_name"] = "Somebody Else"
+    files["manifest.json"] = json.dumps(manifest).encode()
+
+
+TAMPERING = {
+    "changed byte": (_change_byte, "entry 5: hash"),
+    "dropped entry": (_drop_entry, "entry 6: missing"),
+    "reordered entries": (_reorder, "entry 6: missing, out of order"),
+    "re-signed chain": (_resign_with_another_server_key, "entry 1: server"),
+    "forged device signature": (_forge_device_signature, "hash"),
+    "swapped certificate": (_swap_certificate, "certificate"),
+    "changed file": (_change_file, "SHA-256 does not match"),
+    "truncated file": (_truncate_file, "SHA-256 does not match"),
+    "removed acknowledgement": (_remove_acknowledgement, "missing, out of order"),
+    "edited manifest": (_edit_manifest, "manifest (exporter's signature)"),
+}
+
+
+@pytest.mark.parametrize(("edit", "names"), TAMPERING.values(), ids=TAMPERING.keys())
+def test_verify__tampering_is_named(world: World, story: Story, tmp_path: Path, edit, names: str) -> None:  # type: ignore[no-untyped-def]
+    tampered = tmp_path / "tampered.zip"
+    tampered.write_bytes(_rezip(export(world, world.fr_supervisor, story), edit))
+    with pytest.raises(CommandError) as broken:
+        call_command("record", "verify", str(tampered), stdout=io.StringIO())
+    assert "BROKEN" in str(broken.value) and names in str(broken.value), str(broken.value)
+
+
+def test_verify__a_hundred_honest_generated_exports_raise_no_false_alarm(world: World) -> None:
+    """Threads of varied shape (members in and out, rotations, receipts) all verify."""
+    import random
+
+    from consult.actions.exports import record_data
+    from consult.client.record import build_bundle
+    from consult.models import Thread
+    from tests.realtime import open_thread, rotate
+    from tests.record_helpers import change, say
+
+    rng = random.Random(20261122)
+    for n in range(100):
+        thread_id, key = open_thread(world.fr, world.case, history=rng.choice(["shared", "from_join"]))
+        if rng.random() < 0.5:
+            change(world.fr, thread_id, "add", world.de)
+            key = rotate(world.fr, thread_id)
+        for m in range(rng.randint(0, 4)):
+            key = rotate(world.fr, thread_id) if rng.random() < 0.2 else key
+            say(world.fr, thread_id, key, f"thread {n} message {m} " + "é€😀" * rng.randint(0, 3))
+        data = record_data(Thread.objects.get(pk=thread_id))
+        authority = rng.choice(["FR-MJ", "DE-BFJ"])
+        supervisor = world.fr_supervisor if authority == "FR-MJ" else world.de_supervisor
+        bundle = build_bundle(data, exporter=supervisor.device, exporter_authority=authority, blobs={},
+                              records_key=world.records[authority] if rng.random() < 0.7 else None)  # fmt: skip
+        summary = verify_bundle(read_bundle(bundle))
+        assert summary.entries == len(data["items"])
+
+
+def test_record_html__hostile_text_is_inert(world: World) -> None:
+    """Payloads from the XSS corpus render without script, handlers or javascript: links."""
+    import re
+
+    from consult.lib.sanitize import markdown_to_html
+    from tests.testdata import TESTDATA
+
+    corpus = (TESTDATA / "xss" / "payloadsallthethings" / "XSS_Polyglots.txt").read_text(errors="replace")
+    corpus += (TESTDATA / "xss" / "payloadsallthethings" / "xss_payloads_quick.txt").read_text(errors="replace")
+    payloads = {line.strip() for line in corpus.splitlines() if line.strip()}
+    assert len(payloads) > 40
+    for payload in payloads:
+        html = markdown_to_html(payload).lower()
+        assert not re.search(r"<(script|iframe|object|embed|base|img|svg|style|form)\b", html), payload
+        assert not re.search(r"<[^>]+\son\w+\s*=", html), payload
+        assert "javascript:" not in re.findall(r'href="([^"]*)"', html).__str__(), payload

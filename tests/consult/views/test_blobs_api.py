@@ -1,0 +1,114 @@
+"""Encrypted file blobs over HTTP: upload by members, size limit, hash check, download (DESIGN §7)."""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from consult.models import Blob
+from tests.helpers import verified_client
+from tests.realtime import World, make_world, open_thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def blob_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    settings.COMITY_BLOB_DIR = tmp_path / "blobs"
+    return tmp_path / "blobs"
+
+
+def b64u_sha256(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def upload(client, thread: str, data: bytes, sha: str | None = None):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/api/v1/blobs?thread={thread}&sha256={sha or b64u_sha256(data)}",
+        data=data,
+        content_type="application/octet-stream",
+    )
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+def test_upload__member_stores_and_downloads_the_bytes_unchanged(world: World, blob_dir: Path) -> None:
+    """A member uploads ciphertext; the same bytes come back; the hash and size are recorded."""
+    thread, _ = open_thread(world.fr, world.case)
+    data = os.urandom(100_000)
+    response = upload(verified_client(world.fr.user), thread, data)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["size"] == len(data) and body["sha256"] == b64u_sha256(data)
+    blob = Blob.objects.get(pk=body["id"])
+    assert blob.uploaded_by == world.fr.user and str(blob.thread_id) == thread
+    download = verified_client(world.fr.user).get(f"/api/v1/blobs/{body['id']}")
+    assert download.status_code == 200
+    assert download.content == data
+    assert download["Content-Type"] == "application/octet-stream"
+    assert [p.name for p in blob_dir.iterdir()] == [blob.pk.hex]
+
+
+def test_upload__outsiders_and_non_members_get_404(world: World, blob_dir: Path) -> None:
+    """Neither a third authority nor a colleague who is not a member may upload or download."""
+    thread, _ = open_thread(world.fr, world.case)
+    data = os.urandom(1000)
+    for stranger in (world.outsider.user, world.de.user, world.liaison.user):
+        assert upload(verified_client(stranger), thread, data).status_code == 404
+    blob_id = upload(verified_client(world.fr.user), thread, data).json()["id"]
+    for stranger in (world.outsider.user, world.de.user):
+        response = verified_client(stranger).get(f"/api/v1/blobs/{blob_id}")
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+    assert verified_client(world.fr.user).get("/api/v1/blobs/not-a-uuid").status_code == 404
+
+
+def test_upload__refuses_a_wrong_hash_and_leaves_nothing(world: World, blob_dir: Path) -> None:
+    thread, _ = open_thread(world.fr, world.case)
+    data = os.urandom(1000)
+    response = upload(verified_client(world.fr.user), thread, data, sha=b64u_sha256(b"other"))
+    assert response.status_code == 400
+    assert "sha256" in response.json()["fields"]
+    assert not Blob.objects.exists()
+    assert list(blob_dir.iterdir()) == []
+
+
+def test_upload__refuses_bad_hash_encoding_and_empty_body(world: World) -> None:
+    thread, _ = open_thread(world.fr, world.case)
+    client = verified_client(world.fr.user)
+    assert upload(client, thread, b"x" * 100, sha="not base64!").status_code == 400
+    assert upload(client, thread, b"").status_code == 400
+    assert not Blob.objects.exists()
+
+
+def test_upload__refuses_over_the_size_limit(world: World, settings, blob_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Over COMITY_MAX_BLOB_BYTES is ``too_large`` (413), and nothing is kept."""
+    settings.COMITY_MAX_BLOB_BYTES = 4096
+    thread, _ = open_thread(world.fr, world.case)
+    client = verified_client(world.fr.user)
+    assert upload(client, thread, os.urandom(4096)).status_code == 201
+    response = upload(client, thread, os.urandom(4097))
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert Blob.objects.count() == 1
+    assert len(list(blob_dir.iterdir())) == 1
+
+
+def test_upload__former_member_loses_access(world: World) -> None:
+    """A member who left can no longer download the thread's files."""
+    from consult.actions.threads import check_membership_change
+    from consult.client import build_membership_change
+
+    thread, _ = open_thread(world.fr, world.case)
+    change = build_membership_change(world.fr.device, thread=thread, action="add", user=str(world.de.user.pk))
+    check_membership_change(world.fr.user, world.fr.server_device(), thread, change)
+    blob_id = upload(verified_client(world.de.user), thread, os.urandom(500)).json()["id"]
+    assert verified_client(world.de.user).get(f"/api/v1/blobs/{blob_id}").status_code == 200
+    leave = build_membership_change(world.de.device, thread=thread, action="leave", user=str(world.de.user.pk))
+    check_membership_change(world.de.user, world.de.server_device(), thread, leave)
+    assert verified_client(world.de.user).get(f"/api/v1/blobs/{blob_id}").status_code == 404

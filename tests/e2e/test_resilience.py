@@ -1,0 +1,62 @@
+"""The connection drops and comes back (issue 4 "Resilience")."""
+
+import pytest
+
+from consult.models import Entry
+from tests.e2e.conftest import PASSPHRASE, entry_with, invite, open_thread, send_text, set_up_keys, wait_js, wait_ready
+from tests.e2e.test_consultation import two_ministries
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+# Cut the tab's socket and keep it from reconnecting (as a dead network would), then restore it.
+GO_OFFLINE = """(() => {
+  const s = window.comityThread.socket;
+  s.realUrl = s.url;
+  s.url = s.url.replace('/ws/', '/ws-unreachable/');  // same origin (the CSP allows it), but every handshake fails
+  s.ws.close();
+})()"""
+GO_ONLINE = """(() => {
+  const s = window.comityThread.socket;
+  s.url = s.realUrl;
+  s.reconnectNow();
+})()"""
+
+
+def test_offline__composed_message_is_sent_once_and_missed_entries_arrive(open_tab) -> None:  # type: ignore[no-untyped-def]
+    fr, de, case = two_ministries()
+    paris, berlin = open_tab(fr), open_tab(de)
+    set_up_keys(paris)
+    set_up_keys(berlin, PASSPHRASE + " de")
+    thread = open_thread(paris, str(case.pk), "Resilience")
+    invite(paris, "Jonas Weber")
+    berlin.goto(f"/threads/{thread}/")
+    wait_ready(berlin)
+
+    berlin.page.evaluate(GO_OFFLINE)
+    berlin.page.wait_for_selector("#connection[data-state=offline], #connection[data-state=connecting]")
+    send_text(paris, "Sent while Berlin was offline.")
+    berlin.page.fill("#compose-text", "Written on the train, without network.")
+    berlin.page.click("#send-button")
+    berlin.page.locator("#entries li.pending", has_text="without network").wait_for()
+    assert "network" in berlin.page.inner_text("#entries li.pending")
+
+    berlin.page.evaluate(GO_ONLINE)
+    wait_ready(berlin)
+    entry_with(berlin, "Sent while Berlin was offline.")  # resumed after the last seq it had
+    entry_with(paris, "without network")
+    wait_js(berlin, "document.querySelectorAll('#entries li.pending').length === 0")
+    texts = Entry.objects.filter(thread_id=thread, kind="message").count()
+    assert texts == 2  # the queued message was stored once
+    assert [e for e in berlin.errors if "ws-unreachable" not in e] == []  # only the cut connection's own failures
+    assert berlin.csp_violations() == []
+    assert paris.errors == []
+
+    # The same page in French: Django's catalogue for the template, the JS catalogue for what scripts write.
+    paris.page.select_option("#language-select", "fr")
+    paris.page.click("form.language button[type=submit]")
+    paris.page.wait_for_load_state()
+    paris.goto(f"/threads/{thread}/")
+    wait_ready(paris)
+    paris.page.locator("#members-title", has_text="Membres").wait_for()
+    entry_with(paris, "without network").locator("[data-action=reply]", has_text="Répondre").wait_for()
+    assert paris.page.evaluate("document.documentElement.lang") == "fr"
