@@ -19,7 +19,7 @@ if not settings.configured:
     settings.configure(
         INSTALLED_APPS=["channels"],
         ALLOWED_HOSTS=["*"],
-        SECRET_KEY="bench-only",
+        SECRET_KEY="bench-only",  # noqa: S106 - a throwaway process with no sessions
         CHANNEL_LAYERS={
             "default": {
                 "BACKEND": LAYERS[os.environ.get("BENCH_LAYER", "pubsub")],

@@ -82,8 +82,11 @@ def workers(app: str, count: int, env: dict[str, str]) -> Iterator[list[str]]:
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
-                    cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    cwd=ROOT,
+                    env={**os.environ, **env},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             )
             urls.append(f"ws://127.0.0.1:{port}")
         deadline = time.monotonic() + 30
@@ -158,9 +161,16 @@ async def drive(
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     return Step(
-        system, rate, len(expected_ids), len(expected_ids) * MEMBERS, delivered, elapsed,
-        percentile(arrivals, 0.50), percentile(arrivals, 0.95), percentile(arrivals, 0.99),
-    )  # fmt: skip
+        system,
+        rate,
+        len(expected_ids),
+        len(expected_ids) * MEMBERS,
+        delivered,
+        elapsed,
+        percentile(arrivals, 0.50),
+        percentile(arrivals, 0.95),
+        percentile(arrivals, 0.99),
+    )
 
 
 # --- Comity set-up (in this process, through the project's own actions) ---------------
@@ -228,7 +238,12 @@ def build_comity_load(rates: list[int], seconds: float) -> ComityLoad:
                     members[0].device, key, thread=thread_id, epoch=2, kind="text", payload=make_payload(text)
                 )
                 cid = envelope["header"]["client_id"]
-                frames.append((cid, json.dumps({"type": "send", "thread": thread_id, "envelope": envelope}, separators=(",", ":"))))
+                frames.append(
+                    (
+                        cid,
+                        json.dumps({"type": "send", "thread": thread_id, "envelope": envelope}, separators=(",", ":")),
+                    )
+                )
                 bare_frames.append((cid, json.dumps({"type": "send", "envelope": envelope}, separators=(",", ":"))))
             per_step.append((thread_id, frames))
             per_step_bare.append(bare_frames)
@@ -246,8 +261,9 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
                 f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?device={load.devices[m]}",
                 origin=urls[0].replace("ws", "http", 1),  # type: ignore[arg-type]
                 additional_headers={"Cookie": f"sessionid={load.cookies[m]}"},
-                max_size=2**20, ping_interval=None,
-            )  # fmt: skip
+                max_size=2**20,
+                ping_interval=None,
+            )
             for m in range(MEMBERS)
         ]
         for t in range(THREADS)
@@ -261,8 +277,14 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
                 await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
                 while '"synced"' not in await socket.recv():
                     pass
-        step = await drive("comity", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s],
-                           [frames for _, frames in per_step])  # fmt: skip
+        step = await drive(
+            "comity",
+            rate,
+            seconds,
+            [s[0] for s in sockets],
+            [x for s in sockets for x in s],
+            [frames for _, frames in per_step],
+        )
         results.append(step)
         report_step(step)
         if saturated(results):
@@ -278,13 +300,18 @@ async def run_bare(urls: list[str], layer: str, load: ComityLoad, rates: list[in
     for rate, per_step in zip(rates, load.bare_frames, strict=True):
         group = os.urandom(6).hex()
         sockets = [
-            [await websockets.connect(f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?group={group}{t}",
-                                      max_size=2**20, ping_interval=None) for m in range(MEMBERS)]  # fmt: skip
+            [
+                await websockets.connect(
+                    f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?group={group}{t}", max_size=2**20, ping_interval=None
+                )
+                for m in range(MEMBERS)
+            ]
             for t in range(THREADS)
         ]
         await asyncio.sleep(0.2)  # let the group subscriptions settle
-        step = await drive(f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s],
-                           per_step)  # fmt: skip
+        step = await drive(
+            f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], per_step
+        )
         results.append(step)
         report_step(step)
         for per_thread in sockets:
@@ -341,20 +368,25 @@ def main(argv: list[str]) -> dict[str, Any]:
             call_command("flush", interactive=False, verbosity=0)
             load = build_comity_load(rates, seconds)
 
-    best = {system: max((best_sustained(r) for r in rs if best_sustained(r)), key=lambda s: s.copies_per_second,
-                        default=None) for system, rs in runs.items()}  # fmt: skip
+    best = {
+        system: max(
+            (best_sustained(r) for r in rs if best_sustained(r)), key=lambda s: s.copies_per_second, default=None
+        )
+        for system, rs in runs.items()
+    }
     bare_best = max((s.copies_per_second for k, s in best.items() if k != "comity" and s), default=0.0)
     comity_best = best["comity"].copies_per_second if best["comity"] else 0.0
     at_50 = [s.p50_ms for r in runs["comity"] for s in r if s.rate == 50]
     summary = {
         "machine": {"cores": os.cpu_count()},
-        "load": {"threads": THREADS, "members": MEMBERS, "rates": rates, "seconds_per_step": seconds,
-                 "rounds": rounds},  # fmt: skip
+        "load": {"threads": THREADS, "members": MEMBERS, "rates": rates, "seconds_per_step": seconds, "rounds": rounds},
         "max_sustained_copies_per_second": {k: (s.copies_per_second if s else 0.0) for k, s in best.items()},
         "ratio_comity_to_best_bare": (comity_best / bare_best) if bare_best else None,
         "comity_p50_ms_at_50_sends_per_second": min(at_50) if at_50 else None,
-        "steps": {k: [[{**asdict(s), "loss": s.loss, "copies_per_second": s.copies_per_second} for s in r]
-                      for r in rs] for k, rs in runs.items()},  # fmt: skip
+        "steps": {
+            k: [[{**asdict(s), "loss": s.loss, "copies_per_second": s.copies_per_second} for s in r] for r in rs]
+            for k, rs in runs.items()
+        },
     }
     out = ROOT / "bench" / "results" / "latest.json"
     out.write_text(json.dumps(summary, indent=2))
