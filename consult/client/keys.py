@@ -134,7 +134,28 @@ class Identity(_WrappableKey):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BackupKey(_WrappableKey):
+class _RecipientKey(_WrappableKey):
+    """A wrappable ECDH key that also receives key-package wraps (backup and records keys)."""
+
+    kind: ClassVar[RecipientKind]
+
+    @property
+    def recipient_id(self) -> str:
+        """The id wraps to this key are addressed to."""
+        raise NotImplementedError
+
+    @property
+    def dh_key(self) -> ec.EllipticCurvePrivateKey:
+        """The ECDH private key that opens wraps."""
+        return self.private_key
+
+    def as_recipient(self) -> Recipient:
+        """This key as a key-package recipient."""
+        return Recipient(self.recipient_id, self.kind, self.private_key.public_key())
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupKey(_RecipientKey):
     """A user's backup key (ECDH P-256): every device wraps epoch keys to it."""
 
     purpose: ClassVar[str] = "backup"
@@ -162,18 +183,9 @@ class BackupKey(_WrappableKey):
         """``"backup:"+U`` (DESIGN §4)."""
         return f"backup:{self.user}"
 
-    @property
-    def dh_key(self) -> ec.EllipticCurvePrivateKey:
-        """The ECDH private key that opens wraps."""
-        return self.private_key
-
-    def as_recipient(self) -> Recipient:
-        """This key as a key-package recipient."""
-        return Recipient(self.recipient_id, self.kind, self.private_key.public_key())
-
 
 @dataclass(frozen=True, kw_only=True)
-class RecordsKey(_WrappableKey):
+class RecordsKey(_RecipientKey):
     """An authority's records key (ECDH P-256): the party's own archive."""
 
     purpose: ClassVar[str] = "records"
@@ -200,15 +212,6 @@ class RecordsKey(_WrappableKey):
     def recipient_id(self) -> str:
         """``"records:"+A`` (DESIGN §4)."""
         return f"records:{self.authority}"
-
-    @property
-    def dh_key(self) -> ec.EllipticCurvePrivateKey:
-        """The ECDH private key that opens wraps."""
-        return self.private_key
-
-    def as_recipient(self) -> Recipient:
-        """This key as a key-package recipient."""
-        return Recipient(self.recipient_id, self.kind, self.private_key.public_key())
 
 
 @dataclass(frozen=True)
