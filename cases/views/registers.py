@@ -32,7 +32,7 @@ from cases.forms_workflow import (
 from cases.lib.access import access_assurance, access_case, access_monitoring_task, can_edit_case, visible_cases
 from cases.lib.export import csv_response
 from cases.lib.registers import assurances_of, clarifications_of
-from cases.models import Case, HandlingCode, ThreadHandling
+from cases.models import Assurance, Case, HandlingCode, ThreadHandling
 from consult.exceptions import ComityError, NotFound
 from consult.models import Thread, User
 
@@ -99,13 +99,19 @@ def _invalid(request: HttpRequest, case: Case, form: Any) -> HttpResponse:
     return render(request, "comity/cases/registers.html", context, status=400)
 
 
-@require_POST
-def assurance_checklist(request: HttpRequest, case_id: str, assurance_id: str) -> HttpResponse:
+def _case_assurance(request: HttpRequest, case_id: str, assurance_id: str) -> tuple[User, Case, Assurance]:
+    """The user, the case and one of its assurances, or 404 as for anything missing."""
     user = _user(request)
     case = access_case(user, case_id)
     assurance = access_assurance(user, assurance_id)
     if assurance.case_id != case.pk:
         raise Http404
+    return user, case, assurance
+
+
+@require_POST
+def assurance_checklist(request: HttpRequest, case_id: str, assurance_id: str) -> HttpResponse:
+    user, case, assurance = _case_assurance(request, case_id, assurance_id)
     form = ChecklistForm(request.POST)
     if not form.is_valid():
         return _invalid(request, case, form)
@@ -116,11 +122,7 @@ def assurance_checklist(request: HttpRequest, case_id: str, assurance_id: str) -
 
 @require_POST
 def assurance_task_add(request: HttpRequest, case_id: str, assurance_id: str) -> HttpResponse:
-    user = _user(request)
-    case = access_case(user, case_id)
-    assurance = access_assurance(user, assurance_id)
-    if assurance.case_id != case.pk:
-        raise Http404
+    user, case, assurance = _case_assurance(request, case_id, assurance_id)
     form = TaskForm(request.POST)
     if not form.is_valid():
         return _invalid(request, case, form)
