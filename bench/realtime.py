@@ -142,9 +142,9 @@ async def drive(
                 if delivered == len(expected_ids) * MEMBERS:
                     done.set()
 
-    async def send(socket: Any, per_thread: list[tuple[str, str]]) -> None:
+    async def send(socket: Any, per_thread: list[tuple[str, str]], phase: float) -> None:
         interval = seconds / max(1, len(per_thread))
-        start = time.perf_counter()
+        start = time.perf_counter() + phase * interval
         for n, (cid, text) in enumerate(per_thread):
             delay = start + n * interval - time.perf_counter()
             if delay > 0:
@@ -153,7 +153,10 @@ async def drive(
             await socket.send(text)
 
     readers = [asyncio.ensure_future(receive(s)) for s in receivers]
-    await asyncio.gather(*(send(s, f) for s, f in zip(senders, frames, strict=True)))
+    # Independent senders are not in step: each thread's sends are offset by an
+    # even share of the interval, as for officers typing on their own.
+    phases = [t / len(senders) for t in range(len(senders))]
+    await asyncio.gather(*(send(s, f, p) for s, f, p in zip(senders, frames, phases, strict=True)))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout=3)  # drain
     elapsed = seconds  # copies/s over the sending window; late copies show in the latency
