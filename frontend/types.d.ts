@@ -187,6 +187,15 @@ export interface ChainItem {
   entry: Entry;
   hash: B64u;
   server_sig: B64u;
+  /**
+   * Only on a purged item: a `message` entry whose body has lost its `ct`
+   * (retracted by its sender or removed under retention). SHA-256 of the
+   * entry as it was written, base64url; its link binds this in place of
+   * SHA-256(canonical(entry)).
+   */
+  digest?: B64u;
+  /** With `digest`: the day the content was removed, "YYYY-MM-DD". */
+  purged_on?: string;
 }
 
 export interface ChainHead {

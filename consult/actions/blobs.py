@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from django.db import transaction
 
+from consult.actions.exports import access_record
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, NotFound, TooLarge
 from consult.lib import envelopes as check
@@ -87,15 +88,19 @@ def check_store_blob(user: User, thread_id: str, sha256: str, stream: BinaryIO, 
 
 
 def access_blob(user: User, blob_id: str) -> Blob:
-    """A blob of a thread ``user`` is a current member of; outsiders get 404."""
+    """A blob of a thread ``user`` is a current member of, or may export; outsiders get 404.
+
+    Supervisors of the case's two authorities may export the thread's record
+    (:func:`~consult.actions.exports.access_record`), and their browser fetches
+    every blob of it to decrypt the attachments.
+    """
     try:
         key = uuid.UUID(blob_id)
     except ValueError:
         raise NotFound from None
     blob = Blob.objects.filter(pk=key).first()
-    if (
-        blob is None
-        or not Membership.objects.filter(thread_id=blob.thread_id, user=user, ended_at__isnull=True).exists()
-    ):
+    if blob is None:
         raise NotFound
+    if not Membership.objects.filter(thread_id=blob.thread_id, user=user, ended_at__isnull=True).exists():
+        access_record(user, str(blob.thread_id))  # NotFound unless an exporting supervisor
     return blob

@@ -59,7 +59,28 @@ def check_export(request: HttpRequest, user: User, thread_id: str, code: str) ->
     with transaction.atomic():
         locked = locked_thread(thread.pk)
         do_append_entry(locked, "export", {"by": str(user.pk), "format": FORMAT}, user=user, device=None)
-    return record_data(thread)
+    return {**record_data(thread), "wrapped_records_keys": wrapped_records_keys(user)}
+
+
+def wrapped_records_keys(user: User) -> list[dict[str, Any]]:
+    """Every records key of the exporter's own authority, newest first, with its wrapped private key.
+
+    Packages written before a records-key rotation are wrapped to a retired
+    key: the browser unlocks each with the records passphrase. ``wrapped`` is
+    null for a key kept off-line. Nothing of the other authority.
+    """
+    if user.authority_id is None:
+        return []
+    keys = RecordsKey.objects.filter(authority_id=user.authority_id).order_by("-created_at", "-pk")
+    return [
+        {
+            "dh": k.dh_public,
+            "wrapped": k.wrapped,
+            "created_at": k.created_at.isoformat(),
+            "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+        }
+        for k in keys
+    ]
 
 
 def record_data(thread: Thread) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Retention and legal hold (DESIGN §5).
+"""Retention, retraction and legal hold (DESIGN §5).
 
 Purging drops the ciphertext of message envelopes and the encrypted files of
 a closed case's threads once the longer retention period of its two
-authorities has passed, unless the case is on legal hold. Entries are never
-removed: a purged entry keeps its ``digest`` (SHA-256 of the canonical entry
-as written), so its chain hash still verifies, and a ``purge`` entry records
+authorities has passed, unless the case is on legal hold. A sender may also
+retract one of their own messages: its ciphertext is dropped the same way.
+Entries are never removed: a purged entry keeps its ``digest`` (SHA-256 of
+the canonical entry as written), so its chain hash still verifies, and a
+``purge`` entry (``{"seq": n, "reason": "retention"|"retracted"}``) records
 each purge. Setting and lifting a hold is recorded in every thread of the
 case as a ``status`` entry.
 """
@@ -21,13 +23,15 @@ from cases.lib.access import access_case
 from cases.models import Case
 from consult.actions.records import do_append_entry
 from consult.actions.threads import locked_thread
-from consult.exceptions import Conflict, NotFound
+from consult.exceptions import BadInput, Conflict, Forbidden, NotFound
+from consult.lib.access import access_thread_member, is_member
 from consult.lib.canonical import canonical_json
 from consult.models import Entry, LegalHold, Thread, User
 from consult.models.blobs import Blob
 
 logger = logging.getLogger("comity.retention")
 HOLD, NO_HOLD = "legal_hold", "not_on_hold"
+RETENTION, RETRACTED = "retention", "retracted"
 
 
 def _access_as_supervisor(user: User, case_id: str) -> Case:
@@ -72,6 +76,55 @@ def check_lift_legal_hold(user: User, case_id: str) -> LegalHold:
     return hold
 
 
+def on_hold(case: Case) -> bool:
+    return LegalHold.objects.filter(case=case, lifted_at__isnull=True).exists()
+
+
+def do_drop_content(thread: Thread, entry: Entry, reason: str, *, user: User | None, now: datetime) -> Entry:
+    """Drop a message entry's ``ct`` and record a ``purge`` entry; return the latter.
+
+    The caller holds ``thread``'s row lock inside a transaction and has checked
+    that ``entry`` is an unpurged message of it and that no legal hold applies.
+    ``Entry.digest`` keeps the hash of the entry as written, so the chain still
+    verifies.
+    """
+    content = json.loads(entry.canonical)
+    content["body"].pop("ct", None)
+    entry.canonical, entry.purged_at = canonical_json(content).decode(), now
+    entry.save(update_fields=["canonical", "purged_at"])
+    return do_append_entry(thread, "purge", {"seq": entry.seq, "reason": reason}, user=user, device=None)
+
+
+def check_retract_message(user: User, thread_id: str, seq: int) -> Entry:
+    """The sender of a message drops its content (DESIGN §5); return the ``purge`` entry.
+
+    Raises:
+        NotFound: ``user`` is not a current member, or no such thread or entry.
+        BadInput: the entry is not a message.
+        Forbidden: someone else sent the message.
+        Conflict: its content is already gone, or the case is on legal hold.
+    """
+    thread = access_thread_member(user, thread_id)
+    with transaction.atomic():
+        thread = locked_thread(thread.pk)
+        if not is_member(user, thread.pk):
+            raise NotFound  # left or removed since the check above
+        entry = Entry.objects.filter(thread=thread, seq=seq).first() if 1 <= seq <= thread.head_seq else None
+        if entry is None:
+            raise NotFound
+        if entry.kind != "message":
+            raise BadInput("Only messages can be retracted.")
+        if entry.actor_user_id != user.pk:
+            raise Forbidden("Only the sender of a message may retract it.")
+        if entry.purged_at is not None:
+            raise Conflict("The content of this message is already removed.")
+        if on_hold(thread.case):
+            raise Conflict("The case is on legal hold: nothing of it may be removed until the hold is lifted.")
+        purge = do_drop_content(thread, entry, RETRACTED, user=user, now=timezone.now())
+    logger.info("retracted thread=%s seq=%d purge=%d", thread.pk, seq, purge.seq)
+    return purge
+
+
 def closed_since(thread: Thread) -> datetime | None:
     """When the thread's case was last closed, from its ``status`` entries; None if open."""
     if thread.case.status != Case.Status.CLOSED:
@@ -88,7 +141,7 @@ def purge_due(thread: Thread, now: datetime) -> bool:
     days = [a.retention_days for a in (thread.case.requesting_authority, thread.case.requested_authority)]
     if closed is None or any(d is None for d in days):
         return False  # open, or an authority keeps content for ever
-    if LegalHold.objects.filter(case=thread.case, lifted_at__isnull=True).exists():
+    if on_hold(thread.case):
         return False
     return closed + timedelta(days=max(d for d in days if d is not None)) <= now
 
@@ -103,11 +156,7 @@ def do_purge_thread(thread_id: str, now: datetime) -> int:
         if not purge_due(thread, now):
             return 0
         for entry in Entry.objects.filter(thread=thread, kind="message", purged_at__isnull=True).order_by("seq"):
-            content = json.loads(entry.canonical)
-            content["body"].pop("ct", None)
-            entry.canonical, entry.purged_at = canonical_json(content).decode(), now
-            entry.save(update_fields=["canonical", "purged_at"])
-            do_append_entry(thread, "purge", {"seq": entry.seq, "reason": "retention"}, user=None, device=None)
+            do_drop_content(thread, entry, RETENTION, user=None, now=now)
             purged += 1
         for blob in Blob.objects.filter(thread=thread):
             blob_path(blob.pk).unlink(missing_ok=True)

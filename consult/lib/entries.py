@@ -12,9 +12,16 @@ from consult.lib.crypto import b64u
 from consult.models import Entry
 
 
+def _purged_fields(entry: Entry) -> str:
+    """``,"digest":…,"purged_on":…`` for a purged entry (as :func:`entry_item`), else nothing."""
+    if entry.purged_at is None:
+        return ""
+    return f',"digest":"{b64u(bytes(entry.digest))}","purged_on":"{entry.purged_at.date().isoformat()}"'
+
+
 def entry_frame(entry: Entry) -> str:
     """The ``{"type":"entry",...}`` frame text for a stored entry (with ``digest`` once purged)."""
-    purged = f',"digest":"{b64u(bytes(entry.digest))}"' if entry.purged_at is not None else ""
+    purged = _purged_fields(entry)
     return (
         f'{{"type":"entry","thread":"{entry.thread_id}","seq":{entry.seq},"entry":{entry.canonical},'
         f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"{purged}}}'
@@ -43,7 +50,7 @@ def entry_item_text(entry: Entry) -> str:
     """:func:`entry_item` as JSON text, with the stored canonical entry spliced in unchanged."""
     return (
         f'{{"seq":{entry.seq},"entry":{entry.canonical},'
-        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"}}'
+        f'"hash":"{b64u(bytes(entry.hash))}","server_sig":"{b64u(bytes(entry.server_sig))}"{_purged_fields(entry)}}}'
     )
 
 

@@ -27,10 +27,31 @@ def _who(members: Mapping[str, Mapping[str, Any]], user: str | None) -> str:
     return f"{member['display_name']} ({member['authority']})" if member else user
 
 
-def _body_html(entry: Mapping[str, Any], item: Mapping[str, Any], members: Mapping[str, Any]) -> str:
+def purge_reasons(items: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Why each purged entry lost its content, from the ``purge`` entries: seq → reason."""
+    reasons: dict[int, str] = {}
+    for item in items:
+        entry = item.get("entry") or {}
+        body = entry.get("body")
+        if entry.get("kind") == "purge" and isinstance(body, dict) and type(body.get("seq")) is int:
+            reasons[body["seq"]] = str(body.get("reason"))
+    return reasons
+
+
+def purged_note(item: Mapping[str, Any], reasons: Mapping[int, str]) -> str:
+    """What a purged item shows: retracted by its sender, or removed under retention, and when."""
+    seq = item.get("seq")
+    retracted = isinstance(seq, int) and reasons.get(seq) == "retracted"
+    how = "retracted by its sender" if retracted else "removed under retention"
+    return f"Content {how} on {item.get('purged_on', '')}."
+
+
+def _body_html(
+    entry: Mapping[str, Any], item: Mapping[str, Any], members: Mapping[str, Any], reasons: Mapping[int, str]
+) -> str:
     kind, body = entry["kind"], entry.get("body") or {}
     if "digest" in item:
-        return f'<p class="purged">Content removed under retention on {plain_text(item.get("purged_on", ""))}.</p>'
+        return f'<p class="purged">{plain_text(purged_note(item, reasons))}</p>'
     if kind == "message":
         payload = item.get("payload")
         header = body.get("header", {})
@@ -64,12 +85,16 @@ def _body_html(entry: Mapping[str, Any], item: Mapping[str, Any], members: Mappi
         return f"<p>Acknowledged everything up to entry {int(body.get('seq', 0))}.</p>"
     if kind == "create":
         return f"<p>Thread opened: {plain_text(body.get('subject'))}</p>"
+    if kind == "purge":
+        how = "retracted by its sender" if body.get("reason") == "retracted" else "removed under retention"
+        return f"<p>Content of entry {plain_text(body.get('seq'))} {how}.</p>"
     return f"<p>{plain_text(kind)}: {plain_text(body)}</p>"
 
 
 def render_html(manifest: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
     """The whole record as one HTML document with no script."""
     members = {m["user"]: m for m in manifest.get("members", [])}
+    reasons = purge_reasons(items)
     case, thread = manifest.get("case", {}), manifest.get("thread", {})
     rows = "".join(
         f"<tr><td>{plain_text(m['display_name'])}</td><td>{plain_text(m['authority'])}</td>"
@@ -82,7 +107,7 @@ def render_html(manifest: Mapping[str, Any], items: Sequence[Mapping[str, Any]])
         f'<span class="kind">{plain_text(i["entry"]["kind"])}</span>'
         f" · entry {int(i['seq'])} · {plain_text(i['entry']['at'])} · "
         f"{plain_text(_who(members, (i['entry'].get('actor') or {}).get('user')))}</div>"
-        f"{_body_html(i['entry'], i, members)}<div class='hash'>{plain_text(i['hash'])}</div></section>"
+        f"{_body_html(i['entry'], i, members, reasons)}<div class='hash'>{plain_text(i['hash'])}</div></section>"
         for i in items
     )
     title = f"Record of {plain_text(case.get('requesting_reference'))} — {plain_text(thread.get('subject'))}"
@@ -119,6 +144,7 @@ def render_pdf(manifest: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) 
         return text if unicode_font else text.encode("latin-1", "replace").decode("latin-1")
 
     members = {m["user"]: m for m in manifest.get("members", [])}
+    reasons = purge_reasons(items)
     case, thread = manifest.get("case", {}), manifest.get("thread", {})
     pdf.set_font(family, size=14)
     pdf.multi_cell(
@@ -140,7 +166,7 @@ def render_pdf(manifest: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) 
             0, 5, clean(f"#{item['seq']} {entry['at']} {entry['kind']} — {who}"), new_x="LMARGIN", new_y="NEXT"
         )
         payload = item.get("payload")
-        text = "[content removed under retention]" if "digest" in item else (payload or {}).get("text", "")
+        text = f"[{purged_note(item, reasons)}]" if "digest" in item else (payload or {}).get("text", "")
         if text:
             pdf.set_font(family, size=11)
             pdf.multi_cell(0, 6, clean(str(text)), new_x="LMARGIN", new_y="NEXT")

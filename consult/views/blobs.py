@@ -34,7 +34,7 @@ def upload_blob(request: HttpRequest, thread: str, sha256: str) -> tuple[int, di
     return 201, {"id": str(blob.pk), "thread": str(blob.thread_id), "size": blob.size, "sha256": blob.sha256}
 
 
-@router.get("/blobs/{blob_id}", summary="Download an encrypted file (members of its thread)")
+@router.get("/blobs/{blob_id}", summary="Download an encrypted file (members of its thread, exporting supervisors)")
 def download_blob(request: HttpRequest, blob_id: str) -> HttpResponse:
     blob = access_blob(_user(request), blob_id)
     # Whole-file read: blobs are bounded by COMITY_MAX_BLOB_BYTES, and a sync

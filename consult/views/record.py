@@ -1,12 +1,13 @@
-"""API: the record bundle for export (DESIGN §5, §7 ``threads/{id}/record``)."""
+"""API: the record bundle for export, retraction and legal hold (DESIGN §5, §7 ``threads/{id}/record``)."""
 
+import json
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Body, Router
 
 from consult.actions.exports import check_export
-from consult.actions.retention import check_lift_legal_hold, check_set_legal_hold
+from consult.actions.retention import check_lift_legal_hold, check_retract_message, check_set_legal_hold
 from consult.lib import envelopes as check
 from consult.models import User
 
@@ -20,6 +21,30 @@ def export_record(request: HttpRequest, thread_id: str, payload: Body[dict[str, 
     assert isinstance(user, User)
     body = check.exact_fields(payload, "export", {"code"})
     return check_export(request, user, thread_id, str(body["code"]))
+
+
+@router.post(
+    "/threads/{thread_id}/entries/{seq}/retract",
+    summary="Retract one of my messages: its content is dropped, its entry and hash stay",
+)
+def retract_message(request: HttpRequest, thread_id: str, seq: str) -> dict[str, Any]:
+    """The sender, still a member, drops a message's ciphertext; a ``purge`` entry records it.
+
+    The body is none or the JSON ``{}``. Answers ``{"seq": <purge entry>, "retracted": <message>}``;
+    404 for non-members and missing threads or entries, 403 for someone else's message,
+    400 for an entry that is not a message, 409 if already removed or the case is on legal hold.
+    """
+    user = request.user
+    assert isinstance(user, User)
+    if request.content_type == "application/json" and request.body.strip():
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            payload = None
+        check.exact_fields(payload, "retract", set())
+    number = int(seq) if seq.isascii() and seq.isdigit() and len(seq) <= 18 else 0  # 0: no such entry
+    purge = check_retract_message(user, thread_id, number)
+    return {"seq": purge.seq, "retracted": number}
 
 
 @router.post("/cases/{case_id}/legal-hold", response={201: dict[str, Any]}, summary="Put a case on legal hold")

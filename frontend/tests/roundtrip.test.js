@@ -308,6 +308,77 @@ describe('record chain', () => {
     const forked = await C.verifyChain(items.slice(6), server.publicKey, { thread: THREAD, after: { seq: 6, hash: items[4].hash } });
     assert.deepEqual(forked.ok ? null : [forked.seq, forked.reason], [7, 'hash']);
   });
+
+  describe('purged content', () => {
+    /**
+     * A chain of 5 whose entry 3 is a message; returns it and entry 3 purged
+     * as the server sends it: ct dropped, `digest` of the entry as written.
+     * @param {CryptoKeyPair} server
+     */
+    async function withMessage(server) {
+      const items = await buildChain(5, server);
+      /** @type {import('../types.js').Entry} */
+      const message = {
+        thread: THREAD, seq: 3, at: '2026-11-22T10:00:03.000Z', kind: 'message', actor: { user: USER_A, device: 'dev' },
+        body: { v: 1, header: { thread: THREAD, epoch: 1, kind: 'text' }, iv: 'aXY', ct: 'Y2lwaGVydGV4dA', sig: 'x' },
+      };
+      let hash = C.b64uDecode(items[1].hash);
+      for (let i = 2; i < 5; i++) {
+        const entry = i === 2 ? message : items[i].entry;
+        hash = await C.nextHash(hash, entry);
+        const serverSig = await C.sign(server.privateKey, C.serverSignedBytes(THREAD, i + 1, hash));
+        items[i] = { entry, hash: C.b64uEncode(hash), server_sig: C.b64uEncode(serverSig) };
+      }
+      const { ct: _dropped, ...kept } = /** @type {Record<string, import('../types.js').JsonValue>} */ (message.body);
+      const digest = C.b64uEncode(await C.entryDigest(message));
+      const purged = { ...items[2], entry: { ...message, body: kept }, digest, purged_on: '2026-12-01' };
+      return { items, purged, digest };
+    }
+
+    /**
+     * @param {import('../types.js').ChainItem[]} items
+     * @param {CryptoKey} key
+     * @param {'all' | 'last'} signatures
+     */
+    const outcome = async (items, key, signatures = 'all') => {
+      const r = await C.verifyChain(items, key, { thread: THREAD, signatures });
+      return r.ok ? `ok:${r.head.seq}` : `${r.seq}:${r.reason}`;
+    };
+
+    test('a purged message links through its digest, with every signature or the last', async () => {
+      const server = await C.generateKeyPair('ecdsa');
+      const { items, purged } = await withMessage(server);
+      assert.equal(await outcome(items, server.publicKey), 'ok:5');
+      const record = items.map((it, i) => (i === 2 ? purged : it));
+      assert.equal(await outcome(record, server.publicKey), 'ok:5');
+      assert.equal(await outcome(record, server.publicKey, 'last'), 'ok:5');
+      // Without its digest the shortened entry no longer matches its hash.
+      const { digest: _d, ...bare } = purged;
+      assert.equal(await outcome(items.map((it, i) => (i === 2 ? bare : it)), server.publicKey), '3:hash');
+    });
+
+    test('a digest on an entry that still has its ct, or is not a message, is malformed', async () => {
+      const server = await C.generateKeyPair('ecdsa');
+      const { items, digest } = await withMessage(server);
+      const withCt = items.map((it, i) => (i === 2 ? { ...it, digest } : it));
+      assert.equal(await outcome(withCt, server.publicKey), '3:malformed');
+      const status = C.b64uEncode(await C.entryDigest(items[3].entry));
+      const notMessage = items.map((it, i) => (i === 3 ? { ...it, digest: status } : it));
+      assert.equal(await outcome(notMessage, server.publicKey), '4:malformed');
+    });
+
+    test('a wrong or malformed digest breaks the chain at that entry', async () => {
+      const server = await C.generateKeyPair('ecdsa');
+      const { items, purged, digest } = await withMessage(server);
+      const wrong = C.b64uEncode(flipBit(C.b64uDecode(digest), 0));
+      const check = async (/** @type {string} */ value) =>
+        outcome(items.map((it, i) => (i === 2 ? { ...purged, digest: value } : it)), server.publicKey);
+      assert.equal(await check(wrong), '3:hash');
+      assert.equal(await check('AAAA'), '3:malformed');
+      const r = await C.verifyChain(items.map((it, i) => (i === 2 ? { ...purged, digest: wrong } : it)), server.publicKey, { thread: THREAD });
+      assert.deepEqual(r.ok ? null : r.head, { seq: 2, hash: items[1].hash });
+    });
+  });
 });
 
 describe('facade', () => {

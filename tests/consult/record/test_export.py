@@ -268,3 +268,45 @@ def test_record_html__hostile_text_is_inert(world: World) -> None:
         assert not re.search(r"<(script|iframe|object|embed|base|img|svg|style|form)\b", html), payload
         assert not re.search(r"<[^>]+\son\w+\s*=", html), payload
         assert "javascript:" not in re.findall(r'href="([^"]*)"', html).__str__(), payload
+
+
+def test_export__returns_the_exporters_authority_wrapped_records_keys_newest_first(world: World) -> None:
+    """After a records-key rotation the browser needs the retired key too, to open older
+    packages; the answer holds every key of the exporter's authority and none of the other."""
+    from django.test import RequestFactory
+
+    from consult.actions.devices import check_publish_records_key
+    from consult.actions.exports import record_data
+    from consult.client import RecordsKey as ClientRecordsKey
+    from consult.models import RecordsKey, Thread
+    from tests.helpers import totp_now
+    from tests.realtime import opaque_wrapped, open_thread
+
+    thread_id, _ = open_thread(world.fr, world.case)
+    supervisor = world.fr_supervisor
+    newer = ClientRecordsKey.generate("FR-MJ")
+    wrapped = opaque_wrapped()
+    certificate = supervisor.identity.certify_records_key(newer).to_json()
+    check_publish_records_key(supervisor.user, supervisor.user.authority, {**certificate, "wrapped": wrapped})  # type: ignore[arg-type]
+
+    device = add_totp(supervisor.user)
+    data = check_export(RequestFactory().post("/"), supervisor.user, thread_id, totp_now(device))
+    keys = data["wrapped_records_keys"]
+    current, retired = RecordsKey.objects.filter(authority__code="FR-MJ").order_by("-created_at")
+    assert keys == [
+        {"dh": current.dh_public, "wrapped": wrapped, "created_at": current.created_at.isoformat(), "retired_at": None},
+        {
+            "dh": retired.dh_public,
+            "wrapped": None,
+            "created_at": retired.created_at.isoformat(),
+            "retired_at": retired.retired_at.isoformat() if retired.retired_at else "missing",
+        },
+    ]
+    assert retired.retired_at is not None
+    german = RecordsKey.objects.get(authority__code="DE-BFJ")
+    assert german.dh_public not in json.dumps(keys)
+    assert "wrapped_records_keys" not in record_data(Thread.objects.get(pk=thread_id))  # not in the manifest
+
+    de = world.de_supervisor
+    data = check_export(RequestFactory().post("/"), de.user, thread_id, totp_now(add_totp(de.user)))
+    assert [k["dh"] for k in data["wrapped_records_keys"]] == [german.dh_public]

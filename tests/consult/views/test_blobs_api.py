@@ -112,3 +112,23 @@ def test_upload__former_member_loses_access(world: World) -> None:
     leave = build_membership_change(world.de.device, thread=thread, action="leave", user=str(world.de.user.pk))
     check_membership_change(world.de.user, world.de.server_device(), thread, leave)
     assert verified_client(world.de.user).get(f"/api/v1/blobs/{blob_id}").status_code == 404
+
+
+def test_download__supervisors_of_either_party_may_fetch_for_export(world: World) -> None:
+    """The exporting supervisor's browser fetches every blob of the thread: supervisors of
+    the case's two authorities may download (as they may export), nobody else outside it."""
+    from consult.models import User
+    from tests.helpers import make_user
+
+    thread, _ = open_thread(world.fr, world.case)
+    data = os.urandom(2000)
+    blob_id = upload(verified_client(world.fr.user), thread, data).json()["id"]
+    for supervisor in (world.fr_supervisor.user, world.de_supervisor.user):
+        response = verified_client(supervisor).get(f"/api/v1/blobs/{blob_id}")
+        assert response.status_code == 200 and response.content == data
+    assert world.outsider.user.authority is not None
+    third_supervisor = make_user(world.outsider.user.authority, User.Role.SUPERVISOR)
+    fr_colleague = make_user(world.fr.user.authority, User.Role.OFFICER)
+    for stranger in (third_supervisor, fr_colleague, world.de.user, world.liaison.user, world.outsider.user):
+        response = verified_client(stranger).get(f"/api/v1/blobs/{blob_id}")
+        assert response.status_code == 404 and response.json()["error"] == "not_found"

@@ -8,6 +8,12 @@
 // checks each entry's link and server signature, remembers the last verified
 // head, and reports the first break loudly: a fork, a gap or a re-signed
 // history all show up here.
+//
+// A purged item (content retracted by its sender or removed under retention)
+// carries `digest`: the SHA-256 of the entry as it was written, which stands
+// in for SHA-256(canonical(entry)) in its link. Only a `message` entry whose
+// body has lost its `ct` may carry one; anything else with a digest is a
+// 'malformed' break, and a wrong digest breaks the link ('hash') right there.
 
 import {
   SHA256_BYTES, asPublicKey, b64uDecode, b64uEncode, bytesEqual, canonicalBytes, concatBytes, publicKeyB64u,
@@ -79,17 +85,42 @@ function decodeHash(value) {
 }
 
 /**
+ * The digest an item's link binds: its `digest` if it is a purged message
+ * (no `ct` left), else SHA-256(canonical(entry)) (synchronous: two small
+ * hashes per entry, where WebCrypto's asynchronous digest would cost more
+ * than the hashing, DESIGN §5 at 10,000 entries).
+ * @param {ChainItem} item
+ * @param {Entry} entry `item.entry`, already checked to be an object
+ * @returns {Bytes | string} the digest, or why the item is malformed
+ */
+function linkedDigest(item, entry) {
+  if (item.digest === undefined) {
+    try {
+      return sha256Sync(canonicalBytes(entry));
+    } catch {
+      return 'entry is not canonical JSON';
+    }
+  }
+  const body = entry.body;
+  if (entry.kind !== 'message' || body === null || typeof body !== 'object' || Array.isArray(body) || 'ct' in body) {
+    return 'digest on an entry that is not a purged message (a message without its ct)';
+  }
+  return decodeHash(item.digest) ?? 'digest is not a base64url SHA-256';
+}
+
+/**
  * Verify a run of entries in seq order and return the new head, or the first
  * break. Checks, per entry: shape, thread, seq continuity, hash link, server
  * signature, and that a `create` entry pins this very server key (a history
- * re-signed with another key fails, DESIGN §4 "thread creation").
+ * re-signed with another key fails, DESIGN §4 "thread creation"). A purged
+ * message links through its `digest` (see the top of this file).
  * With `signatures: 'last'` only the run's last server signature is checked
  * before returning: it signs the head hash, which commits to every earlier
  * entry through the links checked here, so a run from a verified head is
  * authenticated as a whole (the caller checks the others later, see
  * verifyServerSignatures). If that one fails, every signature is checked to
  * name the first bad entry.
- * @param {readonly ChainItem[]} items entries as the server sends them: `{entry, hash, server_sig}`
+ * @param {readonly ChainItem[]} items entries as the server sends them: `{entry, hash, server_sig, digest?}`
  * @param {PublicKeyInput} serverPublicKey the server's ECDSA key (`GET server-key`)
  * @param {{thread: string, after?: ChainHead, signatures?: 'all' | 'last'}} options `after`: the last
  *   verified head (default: genesis, seq 0); `signatures`: which server signatures to check (default all)
@@ -173,14 +204,9 @@ async function verifyRun(items, serverPublicKey, options, checkSignatures) {
     }
     const claimed = decodeHash(item.hash);
     if (claimed === null) return broken(expected, 'malformed', 'hash is not a base64url SHA-256');
-    let computed;
-    try {
-      // Synchronous SHA-256: two small hashes per entry, where WebCrypto's
-      // asynchronous digest would cost more than the hashing (DESIGN §5 at 10,000 entries).
-      computed = sha256Sync(concatBytes(hash, sha256Sync(canonicalBytes(entry))));
-    } catch {
-      return broken(expected, 'malformed', 'entry is not canonical JSON');
-    }
+    const digest = linkedDigest(item, entry);
+    if (typeof digest === 'string') return broken(expected, 'malformed', digest);
+    const computed = sha256Sync(concatBytes(hash, digest));
     if (!bytesEqual(computed, claimed)) {
       return broken(expected, 'hash', 'hash does not link to the previous entry (altered entry or fork)');
     }
