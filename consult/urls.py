@@ -31,6 +31,7 @@ urlpatterns = [
     path("records-key/", pages.records_key_page, name="records-key"),
     path("threads/", pages.thread_list_page, name="thread-list"),
     path("threads/<str:thread_id>/", pages.thread_page, name="thread"),
+    path("threads/<str:thread_id>/record/", pages.thread_export_page, name="thread-export"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

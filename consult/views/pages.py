@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cases.lib.access import visible_cases
+from consult.actions.exports import access_record
 from consult.exceptions import NotFound
 from consult.lib.access import access_thread, is_member
 from consult.models import User
@@ -57,5 +58,16 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
         "case": case if visible_cases(user).filter(pk=case.pk).exists() else None,
         "parties": f"{case.requesting_authority.code} {case.requested_authority.code}",
         "member": is_member(user, thread.pk),
+        "can_export": user.role == User.Role.SUPERVISOR and user.authority_id in case.party_ids(),
     }
     return render(request, "comity/threads/thread.html", context)
+
+
+def thread_export_page(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """A supervisor of a party exports the thread's record; everyone else gets not-found."""
+    user = _user(request)
+    try:
+        thread = access_record(user, thread_id)
+    except NotFound:
+        raise Http404 from None
+    return render(request, "comity/threads/export.html", {"thread": thread, "case": thread.case})

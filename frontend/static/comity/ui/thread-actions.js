@@ -3,7 +3,7 @@
 // download encrypted files, invite (with shared history) and remove members.
 
 import * as C from '../crypto/index.js';
-import { downloadBlob, get, uploadBlob } from '../transport/api.js';
+import { downloadBlob, get, post, uploadBlob } from '../transport/api.js';
 import { SocketError } from '../transport/socket.js';
 import { announce, h } from './dom.js';
 import { describeError } from './errors.js';
@@ -14,6 +14,7 @@ const HANDLING_TTL_MS = 60_000; // how long a thread's default handling code is 
 /**
  * @typedef {import('../../../types.js').Payload} Payload
  * @typedef {import('../../../types.js').FileRef} FileRef
+ * @typedef {import('./thread-state.js').Item} Item
  */
 
 export class ThreadActions {
@@ -143,6 +144,39 @@ export class ThreadActions {
     } finally {
       button.disabled = false;
       button.textContent = label;
+    }
+  }
+
+  // --- the record -------------------------------------------------------------
+
+  /**
+   * Formally acknowledge the record up to `item` (DESIGN §4): this device signs
+   * the entry's seq and hash, and the receipt becomes an entry itself.
+   * @param {Item} item
+   */
+  async acknowledge(item) {
+    try {
+      const receipt = await C.signObject(
+        { v: 1, thread: this.thread, seq: item.seq, hash: item.hash, device: this.page.me.device }, this.page.me.sigPrivate);
+      await this.socket.request({ type: 'acknowledge', thread: this.thread, receipt });
+      announce(t('thread.acknowledgedSent', { seq: item.seq }));
+    } catch (err) {
+      this.page.composer?.status(describeError(err), 'error');
+    }
+  }
+
+  /**
+   * Retract one of my messages: the server drops its ciphertext and records
+   * the retraction; the entry and its hash stay (DESIGN §5).
+   * @param {Item} item
+   */
+  async retract(item) {
+    if (!window.confirm(t('thread.retractConfirm'))) return;
+    try {
+      await post(`threads/${this.thread}/entries/${item.seq}/retract`, {});
+      announce(t('thread.retractedSent'));
+    } catch (err) {
+      this.page.composer?.status(describeError(err), 'error');
     }
   }
 

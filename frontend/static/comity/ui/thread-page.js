@@ -4,7 +4,7 @@
 // (DESIGN §4–§7).
 
 import * as C from '../crypto/index.js';
-import { get, post } from '../transport/api.js';
+import { ApiError, get, post } from '../transport/api.js';
 import { ComitySocket, SocketError } from '../transport/socket.js';
 import { Directory } from './directory.js';
 import { announce, byId, h, pageData, replace, say } from './dom.js';
@@ -143,7 +143,15 @@ export class ThreadPage {
 
   /** Names and authorities of everyone in the record (metadata from the server). */
   async loadPeople() {
-    const summary = await get(`threads/${this.thread}`);
+    let summary;
+    try {
+      summary = await get(`threads/${this.thread}`);
+    } catch (err) {
+      // Removed while the page is open: the thread is closed to me now, and the
+      // socket's closing (shown as an alert) says so; nothing more to load.
+      if (this.loaded && err instanceof ApiError && err.status === 404) return;
+      throw err;
+    }
     for (const m of summary.members) {
       this.people.set(m.user, { name: m.display_name, authority: m.authority, role: m.role });
     }
@@ -398,6 +406,8 @@ export class ThreadPage {
       onAnswer: (/** @type {Item} */ i) => this.composer?.setContext('answer', i),
       onAssurance: (/** @type {Item} */ i, /** @type {string} */ s) => this.composer?.setContext('assurance', i, s),
       onDownload: (/** @type {FileRef} */ f, /** @type {HTMLButtonElement} */ b) => this.actions.download(f, b),
+      onAcknowledge: (/** @type {Item} */ i) => this.actions.acknowledge(i),
+      onRetract: (/** @type {Item} */ i) => this.actions.retract(i),
     };
     // Keyed: an item's node is rebuilt only when what it shows changed.
     /** @type {Map<number, {key: string, node: HTMLElement}>} */
@@ -431,7 +441,8 @@ export class ThreadPage {
     return [
       this.peopleVersion, this.state.isMember ? 1 : 0, item.payload ? 1 : 0, item.decryptError ?? '', item.problem ?? '',
       d.edits.get(item.seq)?.length ?? 0, d.answers.get(item.seq) ?? '', d.assurance.get(item.seq)?.status ?? '',
-      item.actor.user === this.me.user && readUpTo >= item.seq ? 'r' : '',
+      item.actor.user === this.me.user && readUpTo >= item.seq ? 'r' : '', item.removed?.reason ?? '',
+      d.receipts.filter((r) => r.upTo >= item.seq).length,
     ].join('|');
   }
 

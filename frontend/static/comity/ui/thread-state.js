@@ -31,7 +31,7 @@ import { fullPackageProblem, historyProblem } from './package-rules.js';
  * @typedef {{seq: number, hash: string, serverSig: string, at: string, kind: Entry['kind'], actor: Entry['actor'], entry: Entry,
  *   problem: string | null, note: string | null, envelope?: Envelope, payload?: Payload | null,
  *   decryptError?: string | null, recipients?: {id: string, kind: string}[], reason?: string, epoch?: number,
- *   change?: any}} Item
+ *   change?: any, removed?: {reason: string, on: string}}} Item
  */
 
 export class ThreadState {
@@ -145,8 +145,9 @@ export class ThreadState {
         case 'member': await this.applyMember(item, body); break;
         case 'expiry': this.applyExpiry(item, body); break;
         case 'keys': await this.applyKeys(item, body); break;
-        case 'message': this.applyMessage(item, body); break;
-        default: break; // receipt, status, export, purge: shown as they are
+        case 'message': this.applyMessage(item, body, chainItem); break;
+        case 'purge': this.applyPurge(item, body); break;
+        default: break; // receipt, status, export: shown as they are
       }
     } catch (err) {
       item.problem = err instanceof Error ? err.message : String(err);
@@ -208,12 +209,31 @@ export class ThreadState {
   /**
    * @param {Item} item
    * @param {any} body
+   * @param {ChainItem} chainItem
    */
-  applyMessage(item, body) {
+  applyMessage(item, body, chainItem) {
+    if (/** @type {any} */ (chainItem).digest !== undefined) {
+      // Content dropped (retention or retraction); the chain bound it by its digest.
+      item.removed = { reason: 'retention', on: String(/** @type {any} */ (chainItem).purged_on ?? '') };
+      item.payload = null;
+    }
     item.envelope = body;
     item.epoch = body?.header?.epoch;
     const clientId = body?.header?.client_id;
     if (typeof clientId === 'string') this.byClientId.set(clientId, item);
+  }
+
+  /**
+   * A retraction or retention purge: the earlier message's content is gone
+   * from the record, so it is gone from the page too.
+   * @param {Item} item
+   * @param {any} body
+   */
+  applyPurge(item, body) {
+    const target = this.bySeq.get(body?.seq);
+    if (target?.kind !== 'message') return;
+    target.removed = { reason: String(body.reason), on: item.at };
+    target.payload = null;
   }
 
   /**

@@ -15,11 +15,13 @@ import { renderMarkdown } from './markdown.js';
  * @typedef {{
  *   edits: Map<number, Item[]>, hidden: Set<number>, answers: Map<number, number>,
  *   assurance: Map<number, {status: string, seq: number}>, original: Map<number, number>,
+ *   receipts: {upTo: number, user: string, at: string}[],
  * }} Derived
  * @typedef {{
  *   state: ThreadState, me: string, myAuthority: string, people: Map<string, Person>, derived: Derived, readUpTo: number,
  *   onReply: (item: Item) => void, onEdit: (item: Item) => void, onAnswer: (item: Item) => void,
  *   onAssurance: (item: Item, status: string) => void, onDownload: (file: FileRef, button: HTMLButtonElement) => void,
+ *   onAcknowledge: (item: Item) => void, onRetract: (item: Item) => void,
  * }} ViewContext
  */
 
@@ -42,8 +44,11 @@ const RECEIVER_MOVES = /** @type {Record<string, string[]>} */ ({
  */
 export function derive(state) {
   /** @type {Derived} */
-  const d = { edits: new Map(), hidden: new Set(), answers: new Map(), assurance: new Map(), original: new Map() };
+  const d = { edits: new Map(), hidden: new Set(), answers: new Map(), assurance: new Map(), original: new Map(), receipts: [] };
   for (const item of state.items) {
+    if (item.kind === 'receipt' && !item.problem) {
+      d.receipts.push({ upTo: Number(/** @type {any} */ (item.entry.body).seq), user: String(item.actor.user), at: item.at });
+    }
     if (item.kind !== 'message' || !item.payload) continue;
     const kind = item.envelope?.header.kind;
     const payload = item.payload;
@@ -142,6 +147,11 @@ function renderMessage(ctx, item) {
     top.append(' ', h('span', { class: `delivery ${read ? 'read' : 'delivered'}` }, read ? t('thread.read') : t('thread.delivered')));
   }
   li.append(top);
+  if (item.removed) {
+    const key = item.removed.reason === 'retracted' ? 'thread.retracted' : 'thread.removed';
+    li.append(h('p', { class: 'removed' }, t(key, { date: formatTime(item.removed.on) })));
+    return li;
+  }
   if (item.decryptError) {
     li.append(h('p', { class: item.decryptError === 'nokey' ? 'undecryptable' : 'alert-inline' }, t(/** @type {any} */ (`decrypt.${item.decryptError}`))));
     return li;
@@ -179,8 +189,31 @@ function renderMessage(ctx, item) {
       return h('li', {}, button);
     })));
   }
+  const acknowledged = acknowledgements(ctx, item);
+  if (acknowledged.length) {
+    li.append(h('p', { class: 'acknowledged' },
+      acknowledged.map((a) => t('thread.acknowledged', { authority: a.authority, time: formatTime(a.at) })).join('; ')));
+  }
   li.append(actions(ctx, item, kind, mine));
   return li;
+}
+
+/**
+ * Formal acknowledgements covering a message, by authorities other than its
+ * sender's: the first from each, with its time ("acknowledged by … at …").
+ * @param {ViewContext} ctx
+ * @param {Item} item
+ * @returns {{authority: string, at: string}[]}
+ */
+export function acknowledgements(ctx, item) {
+  const sender = person(ctx, item.actor.user).authority;
+  /** @type {Map<string, string>} */
+  const first = new Map();
+  for (const receipt of ctx.derived.receipts) {
+    const authority = person(ctx, receipt.user).authority;
+    if (receipt.upTo >= item.seq && authority && authority !== sender && !first.has(authority)) first.set(authority, receipt.at);
+  }
+  return [...first].map(([authority, at]) => ({ authority, at }));
 }
 
 /**
@@ -227,6 +260,8 @@ function actions(ctx, item, kind, mine) {
   button(t('thread.reply'), () => ctx.onReply(item), 'reply');
   if (mine && (kind === 'text' || kind === 'note')) button(t('thread.edit'), () => ctx.onEdit(item), 'edit');
   if (kind === 'clarification' && !ctx.derived.answers.has(item.seq)) button(t('thread.answer'), () => ctx.onAnswer(item), 'answer');
+  if (!mine) button(t('thread.acknowledge'), () => ctx.onAcknowledge(item), 'acknowledge');
+  if (mine) button(t('thread.retract'), () => ctx.onRetract(item), 'retract');
   if (kind === 'assurance' && !ctx.derived.original.has(item.seq)) {
     const status = ctx.derived.assurance.get(item.seq)?.status ?? 'requested';
     const opener = person(ctx, item.actor.user).authority;
@@ -267,9 +302,11 @@ function renderEvent(ctx, item) {
       break;
     case 'keys':
       return renderKeys(ctx, item, li, actor);
-    case 'receipt':
-      text = t('event.receipt', { name: actor, seq: body.seq });
+    case 'receipt': {
+      const authority = person(ctx, item.actor.user).authority;
+      text = t('event.receipt', { name: authority ? `${actor} (${authority})` : actor, seq: body.seq });
       break;
+    }
     case 'status':
       text = t('event.status', { from: String(body.from), to: String(body.to) });
       break;
@@ -277,7 +314,7 @@ function renderEvent(ctx, item) {
       text = t('event.export', { name: person(ctx, body.by).name });
       break;
     case 'purge':
-      text = t('event.purge', { seq: body.seq });
+      text = body.reason === 'retracted' ? t('event.retracted', { name: actor, seq: body.seq }) : t('event.purge', { seq: body.seq });
       break;
   }
   li.append(h('p', {}, h('time', { datetime: item.at }, formatTime(item.at)), ' ', text));
