@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from consult.client.errors import ChainError
 from consult.lib.canonical import CanonicalJSONError
-from consult.lib.crypto import CryptoError, b64u, ecdsa_sign, ecdsa_verify, public_key_bytes, unb64u
+from consult.lib.crypto import CryptoError, b64u, ecdsa_sign, ecdsa_verify, public_key_bytes, sha256, unb64u
 from consult.lib.protocol import genesis_hash, link_hash, server_signed_bytes
 
 __all__ = ["ChainHead", "ChainWriter", "format_timestamp", "verify_chain"]
@@ -82,7 +82,7 @@ def _verify_item(
     if entry.get("thread") != thread:
         raise ChainError(seq, "entry belongs to another thread")
     try:
-        computed = link_hash(head.hash, entry)
+        computed = _link(head.hash, entry, item.get("digest"), seq)
         claimed = unb64u(item.get("hash", ""))
         signature = unb64u(item.get("server_sig", ""))
     except (CryptoError, CanonicalJSONError) as exc:
@@ -99,6 +99,19 @@ def _verify_item(
     ):
         raise ChainError(seq, "the thread creation pins a different server key")
     return ChainHead(seq, computed)
+
+
+def _link(previous: bytes, entry: Mapping[str, Any], digest: Any, seq: int) -> bytes:
+    """The chain hash; a purged message (no ``ct``) links through the digest it was written with."""
+    if digest is None:
+        return link_hash(previous, entry)
+    body = entry.get("body")
+    if entry.get("kind") != "message" or not isinstance(body, dict) or "ct" in body:
+        raise ChainError(seq, "a digest is given for an entry whose content is not purged")
+    raw = unb64u(digest)
+    if len(raw) != 32:
+        raise ChainError(seq, "the digest is not a SHA-256")
+    return sha256(previous + raw)
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -182,3 +182,23 @@ def test_purged_entries__carry_digest_and_date_over_http_and_the_socket(world: W
     assert frame["type"] == "entry" and frame["digest"] == expected["digest"]
     assert frame["purged_on"] == expected["purged_on"] and frame["entry"] == expected["entry"]
     assert "digest" not in json.loads(frames[talk.fr_message + 1])
+
+
+def test_reference_client__verifies_a_history_with_a_retracted_message_and_refuses_a_stray_digest(
+    world: World, talk: Talk
+) -> None:
+    from consult.client.chain import verify_chain
+    from consult.client.errors import ChainError
+    from consult.client.keys import public_key_from_b64u
+    from consult.lib.server_key import server_public_key_b64u
+
+    check_retract_message(world.fr.user, talk.thread_id, talk.fr_message)
+    items = json.loads(verified_client(world.de.user).get(f"/api/v1/threads/{talk.thread_id}/entries").content)
+    server_key = public_key_from_b64u(server_public_key_b64u())
+    assert "digest" in items[talk.fr_message - 1]
+    assert verify_chain(talk.thread_id, items, server_key).seq == len(items)
+    stray = [dict(i) for i in items]
+    stray[talk.de_message - 1]["digest"] = items[talk.fr_message - 1]["digest"]  # content still there
+    with pytest.raises(ChainError) as broken:
+        verify_chain(talk.thread_id, stray, server_key)
+    assert broken.value.seq == talk.de_message
