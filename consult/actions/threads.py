@@ -32,22 +32,6 @@ def locked_thread(thread_id: uuid.UUID | str) -> Thread:
     return thread
 
 
-def locked_member_thread(thread_id: uuid.UUID | str, user: User) -> Thread:
-    """The thread row, locked, if ``user`` is a current member; else :class:`NotFound`.
-
-    One query for the lock and the membership check: this is the hot path of
-    every message.
-    """
-    thread = (
-        Thread.objects.select_for_update(of=("self",))
-        .filter(pk=thread_id, memberships__user=user, memberships__ended_at__isnull=True)
-        .first()
-    )
-    if thread is None:
-        raise NotFound
-    return thread
-
-
 def active_membership(thread: Thread, user_id: uuid.UUID | str) -> Membership | None:
     return Membership.objects.filter(thread=thread, user_id=user_id, ended_at__isnull=True).first()
 
