@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -111,6 +112,20 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         self.outbox.put_nowait(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer, 1)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand an ASGI message to its handler, without Channels' per-message connection check.
+
+        Channels closes stale database connections before every message, on
+        a hop to its shared sync thread; this consumer does no database work
+        there. Its queries run in the pool (``in_db_pool``), whose every call
+        already closes stale connections before and after, so the hop only cost
+        each incoming frame a second thread round trip.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     def _spawn(self, work: Any) -> None:
         """Run ``work`` in the background, keeping a reference until it ends."""

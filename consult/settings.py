@@ -104,6 +104,13 @@ DATABASES = {
         conn_health_checks=False,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The send path's few fixed statements bind on the server and are prepared
+    # after this many uses per connection (consult.lib.rows.statement_cursor);
+    # every other query keeps Django's client-side binding. Empty turns
+    # preparing off, for a pooler that cannot keep prepared statements.
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "2")
+    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": int(threshold) if threshold else None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

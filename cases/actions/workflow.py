@@ -30,6 +30,7 @@ from cases.models import (
 )
 from consult.exceptions import Conflict, Forbidden
 from consult.lib.envelopes import fail
+from consult.lib.rows import insert_row
 from consult.models import Entry, Thread, User
 
 # Which party may make each move of an assurance: the one that gives it (the
@@ -131,11 +132,11 @@ def do_record_item(
     user: User, party: Party | None, case: Case, thread: Thread, entry: Entry, kind: str, handling: str, inherited: bool
 ) -> Item:
     """Store an accepted message's metadata (trusted input: the header is already checked)."""
-    return Item.objects.create(
+    return insert_row(Item(
         entry=entry, thread=thread, case=case, seq=entry.seq, at=entry.at, month=month_of(entry.at), kind=kind,
         sender=user, sender_authority_id=user.authority_id, side=party.side if party else "",
         handling=handling, handling_inherited=inherited,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 # --- clarifications ---------------------------------------------------------------------

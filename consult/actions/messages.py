@@ -5,12 +5,13 @@ signature, epoch, membership) and then stored untouched: the server never
 decrypts or logs ``ct``.
 """
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from cases.actions.workflow import check_workflow_message
@@ -21,6 +22,7 @@ from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
 from consult.lib import envelopes as check
 from consult.lib.crypto import b64u
+from consult.lib.rows import from_row, select_columns, statement_cursor
 from consult.models import Device, Entry, Thread, User
 
 
@@ -62,7 +64,7 @@ def _check_epoch(thread: Thread, epoch: int) -> None:
 # parties and the thread's default handling code. Written as SQL because built
 # with the ORM it cost the worker as much CPU as the three queries it replaced.
 LOCK_FOR_SEND_SQL = """
-SELECT thread.*,
+SELECT {thread_columns},
     EXISTS (SELECT 1 FROM consult_entry WHERE thread_id = thread.id AND client_id = %(client_id)s) AS has_copy,
     (SELECT head_seq FROM consult_thread AS snapshot WHERE snapshot.id = thread.id) AS snapshot_head,
     cases_case.requesting_authority_id,
@@ -79,19 +81,31 @@ ROW_LOCK_SQL = "FOR UPDATE OF thread"
 UUID_PARAMETER = models.UUIDField()  # prepares UUIDs as the database stores them (hex text on SQLite)
 
 
+@functools.cache
+def _lock_for_send_sql(db: str) -> str:
+    row_locks = connections[db].features.has_select_for_update_of
+    columns = select_columns(Thread, "thread", db)
+    return LOCK_FOR_SEND_SQL.format(thread_columns=columns) + (ROW_LOCK_SQL if row_locks else "")
+
+
 def _locked_thread_for_send(thread_id: str, user: User, client_id: uuid.UUID) -> Thread:
     """The thread, locked, if ``user`` is a current member; else :class:`NotFound`."""
-    sql = LOCK_FOR_SEND_SQL + (ROW_LOCK_SQL if connection.features.has_select_for_update_of else "")
     ids = {"thread": thread_id, "user": user.pk, "client_id": client_id}
     params = {name: UUID_PARAMETER.get_db_prep_value(value, connection) for name, value in ids.items()}
-    thread = next(iter(Thread.objects.raw(sql, params)), None)
-    if thread is None:
+    with statement_cursor(connection) as cursor:
+        cursor.execute(_lock_for_send_sql(connection.alias), params)
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound
+    thread, extra = from_row(Thread, row, connection.alias)
+    has_copy, snapshot_head, requesting, requested, default_handling = extra
+    thread.has_copy, thread.snapshot_head = bool(has_copy), snapshot_head  # type: ignore[attr-defined]
+    thread.default_handling = default_handling  # type: ignore[attr-defined]
     # The workflow rules read only the case's parties: its other fields stay deferred.
     thread.case = Case.from_db(
-        thread._state.db,
+        connection.alias,
         ["id", "requesting_authority_id", "requested_authority_id"],
-        [thread.case_id, thread.requesting_authority_id, thread.requested_authority_id],  # type: ignore[attr-defined]
+        [thread.case_id, requesting, requested],
     )
     return thread
 

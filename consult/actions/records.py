@@ -14,6 +14,7 @@ from consult.lib.crypto import ecdsa_sign, sha256
 from consult.lib.entries import entry_frame
 from consult.lib.events import notify_entry, send_event_on_commit, thread_group
 from consult.lib.protocol import genesis_hash, server_signed_bytes
+from consult.lib.rows import insert_row, update_row
 from consult.lib.server_key import server_private_key
 from consult.models import Entry, Thread, User
 
@@ -62,21 +63,23 @@ def do_append_entry(
     previous = bytes(thread.head_hash) if thread.head_seq else genesis_hash(str(thread.pk))
     chain_hash = sha256(previous + digest)
     signature = ecdsa_sign(server_private_key(), server_signed_bytes(str(thread.pk), seq, chain_hash))
-    stored = Entry.objects.create(
-        thread=thread,
-        seq=seq,
-        at=now,
-        kind=kind,
-        actor_user=user,
-        actor_device=device,
-        epoch=epoch,
-        client_id=client_id,
-        canonical=canonical.decode(),
-        digest=digest,
-        hash=chain_hash,
-        server_sig=signature,
+    stored = insert_row(
+        Entry(
+            thread=thread,
+            seq=seq,
+            at=now,
+            kind=kind,
+            actor_user=user,
+            actor_device=device,
+            epoch=epoch,
+            client_id=client_id,
+            canonical=canonical.decode(),
+            digest=digest,
+            hash=chain_hash,
+            server_sig=signature,
+        )
     )
     thread.head_seq, thread.head_hash = seq, chain_hash
-    thread.save(update_fields=["head_seq", "head_hash", *also_save])
+    update_row(thread, ("head_seq", "head_hash", *also_save))
     send_event_on_commit(thread_group(thread.pk), notify_entry(thread.pk, seq, entry_frame(stored)))
     return stored

@@ -1,0 +1,185 @@
+"""Where a message's CPU goes: one Comity step at a fixed rate, CPU time per process.
+
+    python -m bench.probe [--system comity|bare-core|bare-pubsub] [--rate 100] [--seconds 6] [--profile FILE.svg]
+
+Runs the real-time benchmark's set-up (two daphne workers on PostgreSQL and
+Redis, ten threads of five member sockets), drives one step at ``--rate``
+sends/s and reads each process's CPU time from ``/proc`` before and after:
+the workers, PostgreSQL's backends, Redis and this driving process. Prints
+milliseconds of CPU per accepted message, with the step's latency. With
+``--profile``, py-spy samples the first worker (GIL holder only) during the
+step. Linux only; a tool for finding costs, not a benchmark of record.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from bench import realtime
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0, 0.0
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def daphne_pids(urls: list[str]) -> list[int]:
+    ports = {url.rsplit(":", 1)[1] for url in urls}
+    found = []
+    for pid in pids_named("python") + pids_named("python3") + pids_named("daphne"):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        except OSError:
+            continue
+        if "daphne" in " ".join(cmdline) and ports & set(cmdline):
+            found.append(pid)
+    return found
+
+
+def snapshot(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
+    totals = {}
+    for name, pids in groups.items():
+        times = [cpu_seconds(pid) for pid in pids]
+        totals[name] = (sum(t[0] for t in times), sum(t[1] for t in times))
+    return totals
+
+
+async def comity_sockets(urls: list[str], load: realtime.ComityLoad, step: int) -> list[list[Any]]:
+    """Every member's socket, subscribed to the step's threads."""
+    sockets = [
+        [
+            await websockets.connect(
+                f"{urls[(t * realtime.MEMBERS + m) % len(urls)]}/ws/?device={load.devices[m]}",
+                origin=urls[0].replace("ws", "http", 1),  # type: ignore[arg-type]
+                additional_headers={"Cookie": f"sessionid={load.cookies[m]}"},
+                max_size=2**20,
+                ping_interval=None,
+            )
+            for m in range(realtime.MEMBERS)
+        ]
+        for t in range(realtime.THREADS)
+    ]
+    for (thread_id, _), per_thread in zip(load.steps[step], sockets, strict=True):
+        for socket in per_thread:
+            await socket.recv()  # hello
+            await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
+            while '"synced"' not in await socket.recv():
+                pass
+    return sockets
+
+
+async def bare_sockets(urls: list[str]) -> list[list[Any]]:
+    group = os.urandom(6).hex()
+    sockets = [
+        [
+            await websockets.connect(
+                f"{urls[(t * realtime.MEMBERS + m) % len(urls)]}/ws/?group={group}{t}",
+                max_size=2**20,
+                ping_interval=None,
+            )
+            for m in range(realtime.MEMBERS)
+        ]
+        for t in range(realtime.THREADS)
+    ]
+    await asyncio.sleep(0.2)
+    return sockets
+
+
+async def probe(
+    system: str, urls: list[str], load: realtime.ComityLoad, rate: int, seconds: float, profile: str | None
+) -> None:
+    # A warm-up step first (connections, caches), then the measured one.
+    for n in range(len(load.steps)):
+        if system == "comity":
+            sockets, frames = await comity_sockets(urls, load, n), [f for _, f in load.steps[n]]
+        else:
+            sockets, frames = await bare_sockets(urls), load.bare_frames[n]
+        measured = n == len(load.steps) - 1
+        groups = {
+            "daphne workers": daphne_pids(urls),
+            "postgres": pids_named("postgres"),
+            "redis": pids_named("redis-server"),
+            "driver": [os.getpid()],
+        }
+        spy = None
+        if measured and profile:
+            worker = str(groups["daphne workers"][0])
+            spy = subprocess.Popen(
+                ["py-spy", "record", "--gil", "--nonblocking", "--rate", "500", "-o", profile, "-p", worker]
+                + (["--format", "raw"] if profile.endswith(".txt") else []),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            await asyncio.sleep(1)
+        before, started = snapshot(groups), time.perf_counter()
+        step = await realtime.drive(
+            system, rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], frames
+        )
+        after, wall = snapshot(groups), time.perf_counter() - started
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+        for per_thread in sockets:
+            for socket in per_thread:
+                await socket.close()
+        if measured:
+            realtime.report_step(step)
+            print(f"CPU per message at {rate} sends/s over {wall:.1f} s:")
+            for name in groups:
+                user, system_time = (after[name][i] - before[name][i] for i in (0, 1))
+                print(
+                    f"  {name:<16} {1000 * (user + system_time) / step.sent:6.2f} ms"
+                    f"  (user {1000 * user / step.sent:5.2f}, system {1000 * system_time / step.sent:5.2f})"
+                    f"  {100 * (user + system_time) / wall:5.1f} % of one core"
+                )
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--system", choices=["comity", "bare-core", "bare-pubsub"], default="comity")
+    parser.add_argument(
+        "--profile", help="write a py-spy flame graph (.svg) or collapsed stacks (.txt) of the first worker here"
+    )
+    args = parser.parse_args(argv)
+    database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/comity_probe")
+    redis = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    realtime.prepare_database(database)
+    load = realtime.build_comity_load([args.rate, args.rate], args.seconds)
+    env = {"DATABASE_URL": database, "REDIS_URL": redis, "COMITY_DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    app = "consult.asgi:application"
+    if args.system != "comity":
+        app, env = "bench.bare:application", {"REDIS_URL": redis, "BENCH_LAYER": args.system.split("-")[1]}
+    with realtime.workers(app, 2, env) as urls:
+        asyncio.run(probe(args.system, urls, load, args.rate, args.seconds, args.profile))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
