@@ -64,13 +64,49 @@ def canonical_json(value: object) -> bytes:
             too deep to serialise.
     """
     try:
-        text = "".join(_serialise(value))
+        text = _ENCODER.encode(value) if _plain(value) else "".join(_serialise(value))
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         # A lone surrogate has no UTF-8 form; RFC 8785 §3.2.2.2 forbids it.
         raise CanonicalJSONError("string holds a lone surrogate") from exc
     except RecursionError as exc:
         raise CanonicalJSONError("value nested too deeply") from exc
+
+
+# The fast path: the standard library's C encoder gives the same bytes as
+# _serialise for any value _plain accepts; everything else (floats, big
+# integers, other types, keys whose code-point order differs from UTF-16
+# order, deep nesting) takes _serialise, which refuses or orders it itself.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False)
+_MAX_FAST_DEPTH = 64
+_SCALARS = (str, bool, type(None))
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` holds only what the C encoder writes canonically."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[operator]
+                continue
+            return False
+        if depth >= _MAX_FAST_DEPTH:
+            return False
+        if kind is list:
+            stack.extend((child, depth + 1) for child in item)  # type: ignore[attr-defined]
+        elif kind is dict:
+            for key, child in item.items():  # type: ignore[attr-defined]
+                # Below U+D800 code-point order is UTF-16 code-unit order.
+                if type(key) is not str or not (key.isascii() or max(key) < "\ud800"):
+                    return False
+                stack.append((child, depth + 1))
+        else:
+            return False
+    return True
 
 
 def _serialise(value: object) -> Iterator[str]:

@@ -15,7 +15,7 @@ from cases.models import Item
 from consult.actions.messages import Ack, check_send_message
 from consult.actions.threads import locked_thread
 from consult.client import make_payload, seal_envelope
-from consult.exceptions import NotFound
+from consult.exceptions import BadInput, NotFound
 from consult.models import Entry, Thread
 from tests.realtime import Peer, World, make_world, open_thread
 
@@ -112,3 +112,28 @@ def test_send__copy_stored_while_a_retry_waits_for_the_lock_gets_the_same_ack(wo
         assert later.result(timeout=10) == first
     client_id = uuid.UUID(envelope["header"]["client_id"])
     assert Entry.objects.filter(thread_id=thread_id, client_id=client_id).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_send__prepared_statements_survive_a_send_rolled_back_after_its_writes(world: World) -> None:
+    # An answer to a clarification that does not exist fails after the entry
+    # is written: the transaction rolls back on a connection whose send-path
+    # statements are prepared, and the next sends still use them.
+    thread_id, key = open_thread(world.fr, world.case)
+    device = world.fr.server_device()
+    for _ in range(3):
+        check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
+    stray_answer = seal_envelope(
+        world.fr.device, key, thread=thread_id, epoch=1, kind="answer", payload=make_payload("As asked."),
+        meta={"clarification": 999},
+    )  # fmt: skip
+    with pytest.raises(BadInput):
+        check_send_message(world.fr.user, device, thread_id, stray_answer)
+    ack = check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
+    assert list(
+        Entry.objects.filter(thread_id=thread_id, kind="message").order_by("seq").values_list("seq", flat=True)
+    ) == [*range(ack.seq - 3, ack.seq + 1)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] >= 3

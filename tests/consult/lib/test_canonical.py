@@ -13,6 +13,7 @@ from consult.lib.canonical import (
     canonical_json,
     parse_json,
 )
+from consult.lib.canonical import _serialise as reference_serialise
 from tests.testdata import load_vectors
 
 VECTORS = load_vectors()["canonical_json"]
@@ -194,3 +195,26 @@ def test_canonical_json__key_order_is_utf16_and_stdlib_compatible(value: dict[st
     assert decoded == value
     keys = list(decoded)
     assert keys == sorted(keys, key=lambda k: k.encode("utf-16-be"))
+
+
+# Keys and strings that probe the fast path's limits: astral characters (whose
+# UTF-16 order differs from code-point order), U+E000..U+FFFF, controls, quotes.
+TRICKY_TEXT = st.text(st.sampled_from(["a", "é", "\u2028", "\ue000", "\uffff", "\U0001f600", "\x00", '"', "\\"]))
+TRICKY_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER) | TRICKY_TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(TRICKY_TEXT, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(TRICKY_VALUES)
+def test_canonical_json__fast_path_writes_the_reference_bytes(value: Any) -> None:
+    """The C-encoder path and the reference serialiser agree byte for byte."""
+    assert canonical_json(value) == "".join(reference_serialise(value)).encode("utf-8")
+
+
+def test_canonical_json__deep_but_allowed_nesting_takes_the_reference_path() -> None:
+    value: Any = {"k": 1}
+    for _ in range(200):
+        value = [value]
+    assert canonical_json(value) == "".join(reference_serialise(value)).encode("utf-8")
