@@ -80,6 +80,16 @@ def _require_party(party: Party | None, what: str) -> Party:
     return party
 
 
+def moves_workflow(header: Mapping[str, Any]) -> bool:
+    """Whether a message changes workflow state (a clarification, its answer, an assurance move).
+
+    Those are checked against the register under the thread's lock; every
+    other message is only recorded as an item (:func:`do_record_item`).
+    """
+    kind = header["kind"]
+    return kind in ("clarification", "assurance") or (kind == "answer" and "clarification" in header["meta"])
+
+
 def check_workflow_message(
     user: User, thread: Thread, header: Mapping[str, Any], entry: Entry, default_handling: str | None
 ) -> Item:

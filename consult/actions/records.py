@@ -25,6 +25,39 @@ def format_at(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def seal_entry(
+    thread_id: str, seq: int, previous: bytes, kind: str, body: Any, *, user: User | None, device: str | None
+) -> Entry:
+    """The unsaved entry at ``seq`` after the chain hash ``previous``: canonical text, hash, signature."""
+    now = datetime.now(UTC)
+    entry = {
+        "thread": thread_id,
+        "seq": seq,
+        "at": format_at(now),
+        "kind": kind,
+        "actor": {"user": str(user.pk) if user else None, "device": device},
+        "body": body,
+    }
+    canonical = canonical_json(entry)
+    digest = sha256(canonical)
+    chain_hash = sha256(previous + digest)
+    signature = ecdsa_sign(server_private_key(), server_signed_bytes(thread_id, seq, chain_hash))
+    return Entry(
+        thread_id=thread_id, seq=seq, at=now, kind=kind, actor_user=user, actor_device=device,
+        canonical=canonical.decode(), digest=digest, hash=chain_hash, server_sig=signature,
+    )  # fmt: skip
+
+
+def previous_hash(thread: Thread) -> bytes:
+    """The chain hash a new entry links to: the head's, or the thread's genesis hash."""
+    return bytes(thread.head_hash) if thread.head_seq else genesis_hash(str(thread.pk))
+
+
+def publish_entry(entry: Entry) -> None:
+    """Wake the thread's sockets once the entry is committed."""
+    send_event_on_commit(thread_group(entry.thread_id), notify_entry(entry.thread_id, entry.seq, entry_frame(entry)))
+
+
 def do_append_entry(
     thread: Thread,
     kind: str,
@@ -48,38 +81,10 @@ def do_append_entry(
     Returns:
         The stored entry; ``thread``'s head fields are updated and saved.
     """
-    now = datetime.now(UTC)
-    seq = thread.head_seq + 1
-    entry = {
-        "thread": str(thread.pk),
-        "seq": seq,
-        "at": format_at(now),
-        "kind": kind,
-        "actor": {"user": str(user.pk) if user else None, "device": device},
-        "body": body,
-    }
-    canonical = canonical_json(entry)
-    digest = sha256(canonical)
-    previous = bytes(thread.head_hash) if thread.head_seq else genesis_hash(str(thread.pk))
-    chain_hash = sha256(previous + digest)
-    signature = ecdsa_sign(server_private_key(), server_signed_bytes(str(thread.pk), seq, chain_hash))
-    stored = insert_row(
-        Entry(
-            thread=thread,
-            seq=seq,
-            at=now,
-            kind=kind,
-            actor_user=user,
-            actor_device=device,
-            epoch=epoch,
-            client_id=client_id,
-            canonical=canonical.decode(),
-            digest=digest,
-            hash=chain_hash,
-            server_sig=signature,
-        )
-    )
-    thread.head_seq, thread.head_hash = seq, chain_hash
+    entry = seal_entry(str(thread.pk), thread.head_seq + 1, previous_hash(thread), kind, body, user=user, device=device)
+    entry.thread, entry.epoch, entry.client_id = thread, epoch, client_id
+    stored = insert_row(entry)
+    thread.head_seq, thread.head_hash = stored.seq, stored.hash
     update_row(thread, ("head_seq", "head_hash", *also_save))
-    send_event_on_commit(thread_group(thread.pk), notify_entry(thread.pk, seq, entry_frame(stored)))
+    publish_entry(stored)
     return stored
