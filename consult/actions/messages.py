@@ -7,7 +7,6 @@ decrypts or logs ``ct``.
 
 import functools
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from consult.actions.threads import active_membership, locked_thread
 from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
 from consult.lib import envelopes as check
+from consult.lib import heads
 from consult.lib.crypto import b64u
 from consult.lib.rows import from_row, select_columns, statement_cursor
 from consult.models import Device, Entry, Thread, User
@@ -125,9 +125,9 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
     return None
 
 
-# The one statement of a message appended on a known head (PostgreSQL). The
-# UPDATE moves the head only if it is still the head this worker last wrote
-# or read and the send passes every check the locked path makes (member,
+# The one statement of a message appended on a known head (PostgreSQL,
+# consult.lib.heads). The UPDATE moves the head only if it is still that head
+# and the send passes every check the locked path makes (member,
 # epoch open, client_id new); it takes the thread's row lock like any writer,
 # and a writer that moved the head first makes it match nothing. Then the
 # entry and its workflow item are inserted from the rows it returned; the
@@ -173,18 +173,6 @@ FROM head CROSS JOIN entry
 RETURNING entry_id
 """
 
-# The head (seq, chain hash) each thread had when this process last wrote or
-# read it under the lock: only a guess for APPEND_ON_HEAD_SQL, never trusted.
-_known_heads: "OrderedDict[str, tuple[int, bytes]]" = OrderedDict()
-KNOWN_HEADS_MAX = 10_000
-
-
-def _remember_head(thread_id: str, seq: int, chain_hash: bytes) -> None:
-    _known_heads[thread_id] = (seq, chain_hash)
-    _known_heads.move_to_end(thread_id)
-    while len(_known_heads) > KNOWN_HEADS_MAX:
-        _known_heads.popitem(last=False)
-
 
 def _append_on_known_head(
     user: User, device: Device, thread_id: str, envelope: Any, header: Any, client_id: uuid.UUID
@@ -192,7 +180,7 @@ def _append_on_known_head(
     """Append in one statement on the head this process knows; ``None`` if the locked path must decide."""
     if connection.vendor != "postgresql" or moves_workflow(header):
         return None
-    known = _known_heads.pop(thread_id, None)  # taken: another pool thread's send of this thread takes the lock
+    known = heads.take(thread_id)
     if known is None:
         return None
     seq, previous = known[0] + 1, known[1]
@@ -213,7 +201,7 @@ def _append_on_known_head(
             return None
     entry.epoch, entry.client_id = header["epoch"], client_id
     publish_entry(entry)
-    _remember_head(thread_id, seq, bytes(entry.hash))
+    heads.remember(thread_id, seq, bytes(entry.hash))
     return _ack(entry, header["client_id"])
 
 
@@ -246,7 +234,7 @@ def check_send_message(user: User, device: Device, thread_id: str, envelope: Any
         )  # fmt: skip
         default_handling = thread.default_handling  # type: ignore[attr-defined]
         check_workflow_message(user, thread, header, entry, default_handling)  # cases; raising rolls back the entry
-    _remember_head(thread_id, entry.seq, bytes(entry.hash))
+    heads.remember(thread_id, entry.seq, bytes(entry.hash))
     return _ack(entry, header["client_id"])
 
 

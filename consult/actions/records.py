@@ -55,7 +55,8 @@ def previous_hash(thread: Thread) -> bytes:
 
 def publish_entry(entry: Entry) -> None:
     """Wake the thread's sockets once the entry is committed."""
-    send_event_on_commit(thread_group(entry.thread_id), notify_entry(entry.thread_id, entry.seq, entry_frame(entry)))
+    event = notify_entry(entry.thread_id, entry.seq, bytes(entry.hash), entry_frame(entry))
+    send_event_on_commit(thread_group(entry.thread_id), event)
 
 
 def do_append_entry(

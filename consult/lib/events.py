@@ -60,9 +60,9 @@ def send_event_on_commit(group: str, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_now(group, payload))
 
 
-def notify_entry(thread_id: uuid.UUID | str, seq: int, frame: str) -> dict[str, Any]:
-    """The event for a new entry: its ready-made ``entry`` frame text."""
-    return {"type": "entry", "thread": str(thread_id), "seq": seq, "frame": frame}
+def notify_entry(thread_id: uuid.UUID | str, seq: int, chain_hash: bytes, frame: str) -> dict[str, Any]:
+    """The event for a new entry: its ready-made ``entry`` frame text, and the new head for consult.lib.heads."""
+    return {"type": "entry", "thread": str(thread_id), "seq": seq, "hash": chain_hash, "frame": frame}
 
 
 def notify_close(user_id: uuid.UUID | str, thread_id: uuid.UUID | str | None, reason: str) -> dict[str, Any]:

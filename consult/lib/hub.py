@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from consult.conf import comity_settings
+from consult.lib import heads
 from consult.lib.events import thread_group, user_group
 
 logger = logging.getLogger("comity.hub")
@@ -120,6 +121,8 @@ class Hub:
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "entry":
+            if isinstance(message.get("hash"), bytes):  # the next send here can start from it
+                heads.remember(message["thread"], message["seq"], message["hash"])
             for listener in list(self.threads.get(message["thread"], ())):
                 listener.on_entry(message["thread"], message["seq"], message["frame"])
         elif kind == "event":

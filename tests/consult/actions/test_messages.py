@@ -20,7 +20,9 @@ from consult.client import build_membership_change, make_payload, seal_envelope
 from consult.client import verify_chain as reference_verify_chain
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, NotFound, StaleEpoch
-from consult.lib.entries import entry_item
+from consult.lib.entries import entry_frame, entry_item
+from consult.lib.events import notify_entry
+from consult.lib.hub import Hub
 from consult.lib.server_key import server_private_key
 from consult.models import Entry, Thread
 from tests.realtime import Peer, World, make_world, open_thread, rotate
@@ -104,6 +106,19 @@ def test_send__a_head_moved_elsewhere_sends_the_message_through_the_lock(world: 
         "WITH",
         *locked_path("INSERT", "UPDATE", "INSERT"),
     ]
+    verify_chain(thread_id)
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db
+def test_send__after_another_workers_entry_announced_by_the_hub_is_one_statement(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    device = world.fr.server_device()
+    check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
+    with transaction.atomic():
+        elsewhere = do_append_entry(locked_thread(thread_id), "receipt", {"note": "elsewhere"}, user=None, device=None)
+    Hub()._dispatch(notify_entry(thread_id, elsewhere.seq, bytes(elsewhere.hash), entry_frame(elsewhere)))
+    assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == ["WITH"]
     verify_chain(thread_id)
 
 
