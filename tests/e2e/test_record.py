@@ -135,7 +135,7 @@ def test_export__a_full_thread_through_the_browser_verifies_and_opens_byte_for_b
         paris.page.set_input_files("#compose-file", files=[upload])
         send(paris)
 
-    paris.page.select_option("#compose-kind", "text")  # the composer keeps the last kind chosen
+    assert paris.page.input_value("#compose-kind") == "text"  # after a document, the composer is back to text
     send_text(paris, texts["wrong"])
     entry_with(paris, "wrong thread").locator("[data-action=retract]").click()
     paris.page.locator("#entries li.message .removed", has_text="Retracted").wait_for()

@@ -175,6 +175,9 @@ export class Composer {
       this.text.value = '';
       byId('compose-file', HTMLInputElement).value = '';
       byId('upload-progress', HTMLProgressElement).hidden = true;
+      // A clarification, an assurance or a document is a deliberate move:
+      // the next message is plain text unless the officer chooses again.
+      this.kind.value = 'text';
       this.clearContext();
       await sent;
       this.status(t('composer.sent'), 'ok');
