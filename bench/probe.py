@@ -19,9 +19,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import websockets
 
 from bench import realtime
 
@@ -70,56 +67,16 @@ def snapshot(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
     return totals
 
 
-async def comity_sockets(urls: list[str], load: realtime.ComityLoad, step: int) -> list[list[Any]]:
-    """Every member's socket, subscribed to the step's threads."""
-    sockets = [
-        [
-            await websockets.connect(
-                f"{urls[(t * realtime.MEMBERS + m) % len(urls)]}/ws/?device={load.devices[m]}",
-                origin=urls[0].replace("ws", "http", 1),  # type: ignore[arg-type]
-                additional_headers={"Cookie": f"sessionid={load.cookies[m]}"},
-                max_size=2**20,
-                ping_interval=None,
-            )
-            for m in range(realtime.MEMBERS)
-        ]
-        for t in range(realtime.THREADS)
-    ]
-    for (thread_id, _), per_thread in zip(load.steps[step], sockets, strict=True):
-        for socket in per_thread:
-            await socket.recv()  # hello
-            await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
-            while '"synced"' not in await socket.recv():
-                pass
-    return sockets
-
-
-async def bare_sockets(urls: list[str]) -> list[list[Any]]:
-    group = os.urandom(6).hex()
-    sockets = [
-        [
-            await websockets.connect(
-                f"{urls[(t * realtime.MEMBERS + m) % len(urls)]}/ws/?group={group}{t}",
-                max_size=2**20,
-                ping_interval=None,
-            )
-            for m in range(realtime.MEMBERS)
-        ]
-        for t in range(realtime.THREADS)
-    ]
-    await asyncio.sleep(0.2)
-    return sockets
-
-
 async def probe(
     system: str, urls: list[str], load: realtime.ComityLoad, rate: int, seconds: float, profile: str | None
 ) -> None:
     # A warm-up step first (connections, caches), then the measured one.
     for n in range(len(load.steps)):
         if system == "comity":
-            sockets, frames = await comity_sockets(urls, load, n), [f for _, f in load.steps[n]]
+            sockets, frames = await realtime.connect_members(urls, load), [f for _, f in load.steps[n]]
+            await realtime.subscribe(sockets, load.steps[n])
         else:
-            sockets, frames = await bare_sockets(urls), load.bare_frames[n]
+            sockets, frames = await realtime.connect_bare(urls), load.bare_frames[n]
         measured = n == len(load.steps) - 1
         groups = {
             "daphne workers": daphne_pids(urls),
@@ -145,9 +102,7 @@ async def probe(
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
-        for per_thread in sockets:
-            for socket in per_thread:
-                await socket.close()
+        await realtime.close_all(sockets)
         if measured:
             realtime.report_step(step)
             print(f"CPU per message at {rate} sends/s over {wall:.1f} s:")

@@ -256,8 +256,8 @@ def build_comity_load(rates: list[int], seconds: float) -> ComityLoad:
     return ComityLoad(cookies, [p.device.id for p in members], steps, bare)
 
 
-async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], seconds: float) -> list[Step]:
-    results = []
+async def connect_members(urls: list[str], load: ComityLoad) -> list[list[Any]]:
+    """Each thread's member sockets (alternating between the workers), past their ``hello``."""
     sockets = [
         [
             await websockets.connect(
@@ -274,12 +274,45 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
     for per_thread in sockets:
         for socket in per_thread:
             await socket.recv()  # hello
+    return sockets
+
+
+async def subscribe(sockets: list[list[Any]], per_step: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """Subscribe each thread's sockets to that step's thread and wait until each is caught up."""
+    for (thread_id, _), per_thread in zip(per_step, sockets, strict=True):
+        for socket in per_thread:
+            await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
+            while '"synced"' not in await socket.recv():
+                pass
+
+
+async def connect_bare(urls: list[str]) -> list[list[Any]]:
+    """Sockets of the bare consumer, five per group, in fresh groups."""
+    group = os.urandom(6).hex()
+    sockets = [
+        [
+            await websockets.connect(
+                f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?group={group}{t}", max_size=2**20, ping_interval=None
+            )
+            for m in range(MEMBERS)
+        ]
+        for t in range(THREADS)
+    ]
+    await asyncio.sleep(0.2)  # let the group subscriptions settle
+    return sockets
+
+
+async def close_all(sockets: list[list[Any]]) -> None:
+    for per_thread in sockets:
+        for socket in per_thread:
+            await socket.close()
+
+
+async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], seconds: float) -> list[Step]:
+    results = []
+    sockets = await connect_members(urls, load)
     for rate, per_step in zip(rates, load.steps, strict=True):
-        for (thread_id, _), per_thread in zip(per_step, sockets, strict=True):
-            for socket in per_thread:
-                await socket.send(f'{{"type":"sub","thread":"{thread_id}","after":0}}')
-                while '"synced"' not in await socket.recv():
-                    pass
+        await subscribe(sockets, per_step)
         step = await drive(
             "comity",
             rate,
@@ -292,34 +325,20 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
         report_step(step)
         if saturated(results):
             break
-    for per_thread in sockets:
-        for socket in per_thread:
-            await socket.close()
+    await close_all(sockets)
     return results
 
 
 async def run_bare(urls: list[str], layer: str, load: ComityLoad, rates: list[int], seconds: float) -> list[Step]:
     results = []
     for rate, per_step in zip(rates, load.bare_frames, strict=True):
-        group = os.urandom(6).hex()
-        sockets = [
-            [
-                await websockets.connect(
-                    f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?group={group}{t}", max_size=2**20, ping_interval=None
-                )
-                for m in range(MEMBERS)
-            ]
-            for t in range(THREADS)
-        ]
-        await asyncio.sleep(0.2)  # let the group subscriptions settle
+        sockets = await connect_bare(urls)
         step = await drive(
             f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], per_step
         )
         results.append(step)
         report_step(step)
-        for per_thread in sockets:
-            for socket in per_thread:
-                await socket.close()
+        await close_all(sockets)
         if saturated(results):
             break
     return results

@@ -102,10 +102,15 @@ def select_columns(model: type[models.Model], table_alias: str, db: str) -> str:
 def from_row(model: type[M], row: tuple[Any, ...], db: str) -> tuple[M, tuple[Any, ...]]:
     """A model instance from the leading columns of a raw ``row``, and the columns after them."""
     connection = connections[db]
+    columns = _converters(model, db)
     values = []
-    for (col, converters), value in zip(_converters(model, db), row, strict=False):
+    for (col, converters), value in zip(columns, row, strict=False):
         for converter in converters:
             value = converter(value, col, connection)
         values.append(value)
-    names = [f.attname for f in model._meta.concrete_fields]
-    return model.from_db(db, names, values), row[len(names) :]
+    return model.from_db(db, _attnames(model), values), row[len(columns) :]
+
+
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]

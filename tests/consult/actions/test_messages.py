@@ -51,6 +51,12 @@ def verify_chain(thread_id: str) -> None:
     reference_verify_chain(thread_id, items, server_private_key().public_key())
 
 
+def append_elsewhere(thread_id: str) -> Entry:
+    """An entry appended as another worker would: this process learns nothing of the new head."""
+    with transaction.atomic():
+        return do_append_entry(locked_thread(thread_id), "receipt", {"note": "elsewhere"}, user=None, device=None)
+
+
 def locked_path(*writes: str) -> list[str]:
     return ["SAVEPOINT", "SELECT", *writes, "RELEASE"]
 
@@ -98,10 +104,8 @@ def test_send__a_head_moved_elsewhere_sends_the_message_through_the_lock(world: 
     # knowledge of the head); the one statement matches nothing and the
     # locked path appends after the real head.
     thread_id, key = open_thread(world.fr, world.case)
-    device = world.fr.server_device()
-    check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
-    with transaction.atomic():
-        do_append_entry(locked_thread(thread_id), "receipt", {"note": "elsewhere"}, user=None, device=None)
+    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
+    append_elsewhere(thread_id)
     assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == [
         "WITH",
         *locked_path("INSERT", "UPDATE", "INSERT"),
@@ -113,10 +117,8 @@ def test_send__a_head_moved_elsewhere_sends_the_message_through_the_lock(world: 
 @pytest.mark.django_db
 def test_send__after_another_workers_entry_announced_by_the_hub_is_one_statement(world: World) -> None:
     thread_id, key = open_thread(world.fr, world.case)
-    device = world.fr.server_device()
-    check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
-    with transaction.atomic():
-        elsewhere = do_append_entry(locked_thread(thread_id), "receipt", {"note": "elsewhere"}, user=None, device=None)
+    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
+    elsewhere = append_elsewhere(thread_id)
     Hub()._dispatch(notify_entry(thread_id, elsewhere.seq, bytes(elsewhere.hash), entry_frame(elsewhere)))
     assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == ["WITH"]
     verify_chain(thread_id)
