@@ -20,16 +20,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from consult.actions.keys import check_key_package
-from consult.actions.messages import check_acknowledgement, check_send_message
+from consult.actions.messages import check_acknowledgement, send_message
 from consult.actions.threads import check_membership_change, do_mark_read
 from consult.conf import comity_settings
 from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
 from consult.lib import envelopes as check
 from consult.lib.access import access_device, access_thread_member
+from consult.lib.async_db import in_db_pool
 from consult.lib.canonical import CanonicalJSONError, parse_json
 from consult.lib.entries import head_seq, load_frames
 from consult.lib.events import thread_group
@@ -48,16 +48,6 @@ FRAME_FIELDS = {
 }
 RECHECK_SECONDS = 0.3  # a second look at the head after subscribing (pub/sub joins are not instant)
 CLOSE_REVOKED = 4403
-
-
-def in_db_pool(func: Any) -> Any:
-    """Run ``func`` in the worker's database thread pool.
-
-    Not thread-sensitive: sockets of different threads write in parallel on
-    their own connections (the thread's row lock orders writers of one
-    thread), while each socket still handles its frames one at a time.
-    """
-    return database_sync_to_async(func, thread_sensitive=False)
 
 
 CLOSE_ABUSE = 4429
@@ -215,7 +205,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._recheck, sub)
 
     async def on_send(self, frame: dict[str, Any]) -> None:
-        ack = await in_db_pool(check_send_message)(self.user, self.device, frame["thread"], frame["envelope"])
+        ack = await send_message(self.user, self.device, frame["thread"], frame["envelope"])
         self.emit({"type": "ack", "client_id": ack.client_id, "seq": ack.seq, "hash": ack.hash})
 
     async def on_keys(self, frame: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ it fails instead, so a missing service can never turn into a green run.
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -58,3 +59,14 @@ def _short_lived_connections() -> None:
     from django.db import connections
 
     connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True)
+def _close_worker_connections() -> Iterator[None]:
+    """A socket test that ends with sockets still open leaves its event loop's own
+    connection (consult.lib.async_db) behind; close it before the next test, so
+    none is open when the test database is dropped."""
+    yield
+    from consult.lib import async_db
+
+    async_db.close_all_now()

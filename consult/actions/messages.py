@@ -16,12 +16,12 @@ from django.utils import timezone
 
 from cases.actions.workflow import check_workflow_message, month_of, moves_workflow
 from cases.models import Case, Side
-from consult.actions.records import do_append_entry, publish_entry, seal_entry
+from consult.actions.records import announce_entry, do_append_entry, seal_entry
 from consult.actions.threads import active_membership, locked_thread
 from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
+from consult.lib import async_db, heads
 from consult.lib import envelopes as check
-from consult.lib import heads
 from consult.lib.crypto import b64u
 from consult.lib.rows import from_row, select_columns, statement_cursor
 from consult.models import Device, Entry, Thread, User
@@ -126,12 +126,12 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
 
 
 # The one statement of a message appended on a known head (PostgreSQL,
-# consult.lib.heads). The UPDATE moves the head only if it is still that head
+# consult.lib.heads), run on the worker's own connection (consult.lib.async_db)
+# in autocommit. The UPDATE moves the head only if it is still that head
 # and the send passes every check the locked path makes (member,
 # epoch open, client_id new); it takes the thread's row lock like any writer,
 # and a writer that moved the head first makes it match nothing. Then the
-# entry and its workflow item are inserted from the rows it returned; the
-# statement commits alone. No row back means "take the locked path", which
+# entry and its workflow item are inserted from the rows it returned. No row back means "take the locked path", which
 # sorts out why (and gives the precise error).
 APPEND_ON_HEAD_SQL = """
 WITH head AS (
@@ -174,11 +174,20 @@ RETURNING entry_id
 """
 
 
-def _append_on_known_head(
+def _checked_envelope(device: Device, thread_id: str, envelope: Any) -> tuple[Any, uuid.UUID]:
+    """The envelope's header and ``client_id``, once its shape, sender and signature are checked."""
+    header = check.check_envelope_shape(envelope, thread_id)
+    if header["sender_device"] != device.pk:
+        raise check.fail("header.sender_device", "is not this socket's device")
+    check.check_envelope_signature(envelope, device.sig_public)
+    return header, uuid.UUID(header["client_id"])
+
+
+async def _append_on_known_head(
     user: User, device: Device, thread_id: str, envelope: Any, header: Any, client_id: uuid.UUID
 ) -> Ack | None:
     """Append in one statement on the head this process knows; ``None`` if the locked path must decide."""
-    if connection.vendor != "postgresql" or moves_workflow(header):
+    if not async_db.available() or moves_workflow(header):
         return None
     known = heads.take(thread_id)
     if known is None:
@@ -195,32 +204,16 @@ def _append_on_known_head(
         "authority": user.authority_id, "acts_for_side": user.role in (User.Role.OFFICER, User.Role.SUPERVISOR),
         "requesting": Side.REQUESTING, "requested": Side.REQUESTED, "handling": header["meta"].get("handling"),
     }  # fmt: skip
-    with statement_cursor(connection) as cursor:
-        cursor.execute(APPEND_ON_HEAD_SQL, params)
-        if cursor.fetchone() is None:
-            return None
+    if await async_db.fetch_one(APPEND_ON_HEAD_SQL, params) is None:
+        return None
     entry.epoch, entry.client_id = header["epoch"], client_id
-    publish_entry(entry)
     heads.remember(thread_id, seq, bytes(entry.hash))
+    await announce_entry(entry)
     return _ack(entry, header["client_id"])
 
 
-def check_send_message(user: User, device: Device, thread_id: str, envelope: Any) -> Ack:
-    """Store an envelope as a ``message`` entry; a repeated ``client_id`` returns the first ack.
-
-    A message goes in with one statement when this process knows the
-    thread's head (:data:`APPEND_ON_HEAD_SQL`); otherwise, or when that
-    statement matches nothing, under the thread's row lock, where retries
-    racing on several workers find the first copy instead of storing a second.
-    """
-    header = check.check_envelope_shape(envelope, thread_id)
-    if header["sender_device"] != device.pk:
-        raise check.fail("header.sender_device", "is not this socket's device")
-    check.check_envelope_signature(envelope, device.sig_public)
-    client_id = uuid.UUID(header["client_id"])
-    fast = _append_on_known_head(user, device, thread_id, envelope, header, client_id)
-    if fast is not None:
-        return fast
+def _append_locked(user: User, device: Device, thread_id: str, envelope: Any, header: Any, client_id: uuid.UUID) -> Ack:
+    """Append under the thread's row lock, where retries racing on several workers find the first copy."""
     with transaction.atomic():
         thread = _locked_thread_for_send(thread_id, user, client_id)
         first = _first_copy(thread, client_id)
@@ -236,6 +229,31 @@ def check_send_message(user: User, device: Device, thread_id: str, envelope: Any
         check_workflow_message(user, thread, header, entry, default_handling)  # cases; raising rolls back the entry
     heads.remember(thread_id, entry.seq, bytes(entry.hash))
     return _ack(entry, header["client_id"])
+
+
+def check_send_message(user: User, device: Device, thread_id: str, envelope: Any) -> Ack:
+    """Store an envelope as a ``message`` entry under the thread's lock; a repeated ``client_id`` returns the first ack.
+
+    For synchronous callers (commands, tests); sockets use :func:`send_message`.
+    """
+    header, client_id = _checked_envelope(device, thread_id, envelope)
+    return _append_locked(user, device, thread_id, envelope, header, client_id)
+
+
+async def send_message(user: User, device: Device, thread_id: str, envelope: Any) -> Ack:
+    """A socket's send: as :func:`check_send_message`, in one statement when the head is known.
+
+    When this process knows the thread's head, the message goes in with
+    :data:`APPEND_ON_HEAD_SQL` on the worker's own connection
+    (consult.lib.async_db), without a trip through the database thread pool;
+    otherwise, or when that statement matches nothing, under the thread's
+    row lock in the pool.
+    """
+    header, client_id = _checked_envelope(device, thread_id, envelope)
+    fast = await _append_on_known_head(user, device, thread_id, envelope, header, client_id)
+    if fast is not None:
+        return fast
+    return await async_db.in_db_pool(_append_locked)(user, device, thread_id, envelope, header, client_id)  # type: ignore[no-any-return]
 
 
 def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: Any) -> int:

@@ -1,8 +1,9 @@
 """Appending to a thread's record: the gapless, hash-chained, signed log (DESIGN §5).
 
-Every accepted item of a thread goes through :func:`do_append_entry`, under
-the thread's row lock, so concurrent writers on several workers line up and
-the chain never forks.
+Every accepted item of a thread is sealed by :func:`seal_entry` and written
+under the thread's row lock: by :func:`do_append_entry`, or for a message on
+a known head by one statement that takes the same lock (consult.actions.messages).
+So concurrent writers on several workers line up and the chain never forks.
 """
 
 import uuid
@@ -13,6 +14,7 @@ from consult.lib.canonical import canonical_json
 from consult.lib.crypto import ecdsa_sign, sha256
 from consult.lib.entries import entry_frame
 from consult.lib.events import notify_entry, send_event_on_commit, thread_group
+from consult.lib.hub import get_hub
 from consult.lib.protocol import genesis_hash, server_signed_bytes
 from consult.lib.rows import insert_row, update_row
 from consult.lib.server_key import server_private_key
@@ -53,10 +55,18 @@ def previous_hash(thread: Thread) -> bytes:
     return bytes(thread.head_hash) if thread.head_seq else genesis_hash(str(thread.pk))
 
 
+def _entry_event(entry: Entry) -> dict[str, Any]:
+    return notify_entry(entry.thread_id, entry.seq, bytes(entry.hash), entry_frame(entry))
+
+
 def publish_entry(entry: Entry) -> None:
     """Wake the thread's sockets once the entry is committed."""
-    event = notify_entry(entry.thread_id, entry.seq, bytes(entry.hash), entry_frame(entry))
-    send_event_on_commit(thread_group(entry.thread_id), event)
+    send_event_on_commit(thread_group(entry.thread_id), _entry_event(entry))
+
+
+async def announce_entry(entry: Entry) -> None:
+    """Wake the thread's sockets from the event loop, for an entry already committed."""
+    await get_hub().publish(thread_group(entry.thread_id), _entry_event(entry))
 
 
 def do_append_entry(

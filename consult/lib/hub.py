@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from consult.conf import comity_settings
-from consult.lib import heads
+from consult.lib import async_db, heads
 from consult.lib.events import thread_group, user_group
 
 logger = logging.getLogger("comity.hub")
@@ -158,6 +158,7 @@ class Hub:
                     await self.layer.group_discard(group, self.channel)
         self._joined.clear()
         self.channel = None
+        await async_db.close()  # the worker's own database connection serves only sockets
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -1,9 +1,11 @@
-"""Accepting a message: the round trips of the hot path, and retries racing for the lock (DESIGN §4, §5)."""
+"""Accepting a message under the thread's lock: its round trips, and retries racing for the lock (DESIGN §4, §5).
+
+A socket's send on a known head skips the lock: test_messages_known_head.py.
+"""
 
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,27 +16,17 @@ from django.utils import timezone
 from cases.actions.assurances import check_set_thread_handling
 from cases.models import Item
 from consult.actions.messages import Ack, check_send_message
-from consult.actions.records import do_append_entry
-from consult.actions.threads import check_membership_change, locked_thread
-from consult.client import build_membership_change, make_payload, seal_envelope
-from consult.client import verify_chain as reference_verify_chain
-from consult.conf import comity_settings
-from consult.exceptions import BadInput, NotFound, StaleEpoch
-from consult.lib.entries import entry_frame, entry_item
-from consult.lib.events import notify_entry
-from consult.lib.hub import Hub
-from consult.lib.server_key import server_private_key
+from consult.actions.threads import locked_thread
+from consult.client import make_payload, seal_envelope
+from consult.exceptions import BadInput, NotFound
 from consult.models import Entry, Thread
-from tests.realtime import Peer, World, make_world, open_thread, rotate
+from tests.consult.actions.sending import sealed, verify_chain
+from tests.realtime import Peer, World, make_world, open_thread
 
 
 @pytest.fixture
 def world() -> World:
     return make_world()
-
-
-def sealed(peer: Peer, thread_id: str, key: bytes) -> dict[str, Any]:
-    return seal_envelope(peer.device, key, thread=thread_id, epoch=1, kind="text", payload=make_payload("Received?"))
 
 
 def statements(peer: Peer, thread_id: str, envelope: dict[str, Any]) -> list[str]:
@@ -45,23 +37,8 @@ def statements(peer: Peer, thread_id: str, envelope: dict[str, Any]) -> list[str
     return [query["sql"].split()[0] for query in queries.captured_queries]
 
 
-def verify_chain(thread_id: str) -> None:
-    """The thread's whole record verifies with the reference client (every link and signature)."""
-    items = [entry_item(e) for e in Entry.objects.filter(thread_id=thread_id).order_by("seq")]
-    reference_verify_chain(thread_id, items, server_private_key().public_key())
-
-
-def append_elsewhere(thread_id: str) -> Entry:
-    """An entry appended as another worker would: this process learns nothing of the new head."""
-    with transaction.atomic():
-        return do_append_entry(locked_thread(thread_id), "receipt", {"note": "elsewhere"}, user=None, device=None)
-
-
 def locked_path(*writes: str) -> list[str]:
     return ["SAVEPOINT", "SELECT", *writes, "RELEASE"]
-
-
-ON_POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement append is PostgreSQL's")
 
 
 @pytest.mark.django_db
@@ -74,108 +51,13 @@ def test_send__one_query_reads_all_before_the_writes(world: World) -> None:
 
 
 @pytest.mark.django_db
-def test_send__on_a_known_head_is_one_statement_on_postgresql(world: World) -> None:
-    thread_id, key = open_thread(world.fr, world.case)
-    first = check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
-    expected = ["WITH"] if connection.vendor == "postgresql" else locked_path("INSERT", "UPDATE", "INSERT")
-    assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == expected
-    entries = list(Entry.objects.filter(thread_id=thread_id, seq__gte=first.seq).order_by("seq"))
-    assert [e.seq for e in entries] == [first.seq, first.seq + 1]
-    thread = Thread.objects.get(pk=thread_id)
-    assert (thread.head_seq, bytes(thread.head_hash)) == (entries[-1].seq, bytes(entries[-1].hash))
-    verify_chain(thread_id)
-
-
-@pytest.mark.django_db
 def test_send__a_retry_reads_the_first_copy_and_writes_nothing(world: World) -> None:
     thread_id, key = open_thread(world.fr, world.case)
     envelope = sealed(world.fr, thread_id, key)
     check_send_message(world.fr.user, world.fr.server_device(), thread_id, envelope)
     before = Entry.objects.count()
-    tried = ["WITH"] if connection.vendor == "postgresql" else []  # the one statement matches nothing
-    assert statements(world.fr, thread_id, envelope) == [*tried, *locked_path("SELECT")]
+    assert statements(world.fr, thread_id, envelope) == locked_path("SELECT")
     assert Entry.objects.count() == before
-
-
-@ON_POSTGRESQL
-@pytest.mark.django_db
-def test_send__a_head_moved_elsewhere_sends_the_message_through_the_lock(world: World) -> None:
-    # Another worker appended (here: a receipt written without this process's
-    # knowledge of the head); the one statement matches nothing and the
-    # locked path appends after the real head.
-    thread_id, key = open_thread(world.fr, world.case)
-    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
-    append_elsewhere(thread_id)
-    assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == [
-        "WITH",
-        *locked_path("INSERT", "UPDATE", "INSERT"),
-    ]
-    verify_chain(thread_id)
-
-
-@ON_POSTGRESQL
-@pytest.mark.django_db
-def test_send__after_another_workers_entry_announced_by_the_hub_is_one_statement(world: World) -> None:
-    thread_id, key = open_thread(world.fr, world.case)
-    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
-    elsewhere = append_elsewhere(thread_id)
-    Hub()._dispatch(notify_entry(thread_id, elsewhere.seq, bytes(elsewhere.hash), entry_frame(elsewhere)))
-    assert statements(world.fr, thread_id, sealed(world.fr, thread_id, key)) == ["WITH"]
-    verify_chain(thread_id)
-
-
-@ON_POSTGRESQL
-@pytest.mark.django_db
-@pytest.mark.parametrize("change", ["left", "epoch_closed", "epoch_full"])
-def test_send__on_a_known_head_makes_every_check_of_the_locked_path(world: World, change: str) -> None:
-    # Changes made behind the head's back (no entry appended): the one
-    # statement must still refuse, and the locked path gives the error.
-    thread_id, key = open_thread(world.fr, world.case)
-    device = world.fr.server_device()
-    check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
-    thread = Thread.objects.filter(pk=thread_id)
-    if change == "left":
-        thread.get().memberships.update(ended_at=timezone.now())
-    elif change == "epoch_closed":
-        thread.update(min_epoch=2)
-    else:
-        thread.update(epoch_messages=comity_settings.COMITY_EPOCH_MAX_MESSAGES)
-    before = Entry.objects.count()
-    with pytest.raises(NotFound if change == "left" else StaleEpoch):
-        check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key))
-    assert Entry.objects.count() == before
-
-
-@ON_POSTGRESQL
-@pytest.mark.django_db
-@pytest.mark.parametrize("who", ["officer", "liaison"])
-@pytest.mark.parametrize("handling", [None, "no_onward_transmission"])
-def test_send__the_one_statement_records_the_item_the_locked_path_records(
-    world: World, who: str, handling: str | None
-) -> None:
-    thread_id, key = open_thread(world.fr, world.case)
-    peer, epoch = world.fr, 1
-    if who == "liaison":
-        invite = build_membership_change(
-            world.fr.device, thread=thread_id, action="add", user=str(world.liaison.user.pk),
-            expires=(timezone.now() + timedelta(hours=1)).isoformat(),
-        )  # fmt: skip
-        check_membership_change(world.fr.user, world.fr.server_device(), thread_id, invite)
-        peer, key, epoch = world.liaison, rotate(world.fr, thread_id), 2
-    check_set_thread_handling(world.fr.user, Thread.objects.get(pk=thread_id), "information_only")
-    device = peer.server_device()
-    meta = {"handling": handling} if handling else {}
-
-    def send() -> Item:
-        envelope = seal_envelope(
-            peer.device, key, thread=thread_id, epoch=epoch, kind="text", payload=make_payload("x"), meta=meta
-        )
-        return Item.objects.get(thread_id=thread_id, seq=check_send_message(peer.user, device, thread_id, envelope).seq)
-
-    locked, fast = send(), send()
-    fields = ["case_id", "kind", "sender_id", "sender_authority_id", "side", "handling", "handling_inherited", "month"]
-    assert [getattr(fast, f) for f in fields] == [getattr(locked, f) for f in fields]
-    assert (fast.seq, fast.entry.seq, fast.at) == (locked.seq + 1, locked.seq + 1, fast.entry.at)
 
 
 @pytest.mark.django_db
@@ -244,7 +126,7 @@ def test_send__a_rolled_back_send_leaves_the_prepared_send_path_working(world: W
     # An answer to a clarification that does not exist fails after its entry
     # is written. psycopg drops a connection's prepared statements on every
     # rollback (PostgreSQL may have to plan them afresh): the next sends must
-    # still be accepted, in order, and prepare the one-statement append again.
+    # still be accepted, in order, and prepare the locking query again.
     thread_id, key = open_thread(world.fr, world.case)
     device = world.fr.server_device()
 
@@ -256,11 +138,11 @@ def test_send__a_rolled_back_send_leaves_the_prepared_send_path_working(world: W
     def send() -> int:
         return check_send_message(world.fr.user, device, thread_id, sealed(world.fr, thread_id, key)).seq
 
-    def append_is_prepared() -> bool:
-        return any("WITH head AS" in statement for statement in prepared())
+    def lock_is_prepared() -> bool:
+        return any("FOR UPDATE OF thread" in statement for statement in prepared())
 
-    first = [send() for _ in range(5)]  # the lock, then four on the known head: prepared on the third
-    assert append_is_prepared()
+    first = [send() for _ in range(5)]  # prepared on the third
+    assert lock_is_prepared()
     stray_answer = seal_envelope(
         world.fr.device, key, thread=thread_id, epoch=1, kind="answer", payload=make_payload("As asked."),
         meta={"clarification": 999},
@@ -270,5 +152,5 @@ def test_send__a_rolled_back_send_leaves_the_prepared_send_path_working(world: W
     assert prepared() == []
     after = [send() for _ in range(4)]
     assert first + after == list(range(first[0], first[0] + 9))
-    assert append_is_prepared()
+    assert lock_is_prepared()
     verify_chain(thread_id)
