@@ -1,25 +1,32 @@
 """Session + second-factor authentication for WebSocket handshakes.
 
-Channels' auth stack resolves the session user; this adds what django-otp's
-middleware does for HTTP: the session's verified device must exist, be
-confirmed and belong to that user. Consumers refuse the handshake unless
-``scope["otp_verified"]`` is true (DESIGN §7).
+A socket reads its session once, at the handshake, and never writes it. So
+instead of Channels' session and auth middleware (which give the consumer a
+lazy user, resolved again on every attribute read, and wrap every outgoing
+frame in a check whether the session needs saving), the handshake loads the
+session and its user once, with Channels' own ``get_user``, and puts both in
+the scope. It then adds what django-otp's middleware does for HTTP: the
+session's verified device must exist, be confirmed and belong to that user.
+Consumers refuse the handshake unless ``scope["otp_verified"]`` is true
+(DESIGN §7).
 """
 
+from importlib import import_module
 from typing import Any
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.sessions import CookieMiddleware
+from django.conf import settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 
 @database_sync_to_async
 def _session_verified(scope: dict[str, Any]) -> bool:
-    user = scope.get("user")
-    session = scope.get("session")
-    if user is None or not user.is_authenticated or session is None:
+    user, session = scope["user"], scope["session"]
+    if not user.is_authenticated:
         return False
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     if not persistent_id:
@@ -28,11 +35,14 @@ def _session_verified(scope: dict[str, Any]) -> bool:
     return device is not None and device.user_id == user.pk and device.confirmed
 
 
-class _OTPScopeMiddleware(BaseMiddleware):
+class _VerifiedSession(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        scope = dict(scope, session=store(scope["cookies"].get(settings.SESSION_COOKIE_NAME)))
+        scope["user"] = await get_user(scope)
         scope["otp_verified"] = await _session_verified(scope)
         return await super().__call__(scope, receive, send)
 
 
 def VerifiedSessionMiddleware(inner: Any) -> Any:  # noqa: N802 - reads like the stack it wraps
-    return AuthMiddlewareStack(_OTPScopeMiddleware(inner))
+    return CookieMiddleware(_VerifiedSession(inner))
