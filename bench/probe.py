@@ -59,12 +59,24 @@ def daphne_pids(urls: list[str]) -> list[int]:
     return found
 
 
-def snapshot(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
-    totals = {}
-    for name, pids in groups.items():
-        times = [cpu_seconds(pid) for pid in pids]
-        totals[name] = (sum(t[0] for t in times), sum(t[1] for t in times))
-    return totals
+def process_groups(urls: list[str]) -> dict[str, list[int]]:
+    """The processes whose CPU is counted, read afresh (a connection made during the step counts too)."""
+    return {
+        "daphne workers": daphne_pids(urls),
+        "postgres": pids_named("postgres"),
+        "redis": pids_named("redis-server"),
+        "driver": [os.getpid()],
+    }
+
+
+def snapshot(groups: dict[str, list[int]]) -> dict[str, dict[int, tuple[float, float]]]:
+    return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+
+
+def used(before: dict[int, tuple[float, float]], after: dict[int, tuple[float, float]]) -> tuple[float, float]:
+    """User and system CPU seconds between two snapshots; a process born in between counts from zero."""
+    deltas = [(u - before.get(pid, (0.0, 0.0))[0], s - before.get(pid, (0.0, 0.0))[1]) for pid, (u, s) in after.items()]
+    return sum(d[0] for d in deltas), sum(d[1] for d in deltas)
 
 
 async def probe(
@@ -78,15 +90,9 @@ async def probe(
         else:
             sockets, frames = await realtime.connect_bare(urls), load.bare_frames[n]
         measured = n == len(load.steps) - 1
-        groups = {
-            "daphne workers": daphne_pids(urls),
-            "postgres": pids_named("postgres"),
-            "redis": pids_named("redis-server"),
-            "driver": [os.getpid()],
-        }
         spy = None
         if measured and profile:
-            worker = str(groups["daphne workers"][0])
+            worker = str(daphne_pids(urls)[0])
             spy = subprocess.Popen(
                 ["py-spy", "record", "--gil", "--nonblocking", "--rate", "500", "-o", profile, "-p", worker]
                 + (["--format", "raw"] if profile.endswith(".txt") else []),
@@ -94,11 +100,11 @@ async def probe(
                 stderr=subprocess.DEVNULL,
             )
             await asyncio.sleep(1)
-        before, started = snapshot(groups), time.perf_counter()
+        before, started = snapshot(process_groups(urls)), time.perf_counter()
         step = await realtime.drive(
             system, rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], frames
         )
-        after, wall = snapshot(groups), time.perf_counter() - started
+        after, wall = snapshot(process_groups(urls)), time.perf_counter() - started
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
@@ -106,8 +112,8 @@ async def probe(
         if measured:
             realtime.report_step(step)
             print(f"CPU per message at {rate} sends/s over {wall:.1f} s:")
-            for name in groups:
-                user, system_time = (after[name][i] - before[name][i] for i in (0, 1))
+            for name in after:
+                user, system_time = used(before[name], after[name])
                 print(
                     f"  {name:<16} {1000 * (user + system_time) / step.sent:6.2f} ms"
                     f"  (user {1000 * user / step.sent:5.2f}, system {1000 * system_time / step.sent:5.2f})"
