@@ -1,12 +1,17 @@
 """Comity's own settings, with namespaced defaults read lazily.
 
 Read through ``comity_settings.NAME`` at call time, never at import time, so
-tests can override them with ``django.test.override_settings``.
+tests can override them with ``django.test.override_settings``. Each value is
+looked up once and kept until a setting changes (Django's ``setting_changed``
+signal, which every override sends): several are read on every message, and
+looking one up that the project does not set costs a failed attribute lookup
+on Django's lazy settings each time.
 """
 
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     # Account lockout (DESIGN §1): failures within the window before a lock.
@@ -42,16 +47,30 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_UNSET = object()
+
+
 class ComitySettings:
     """Attribute access to Comity settings with defaults."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(name)
-        if hasattr(settings, name):
-            return getattr(settings, name)
-        default = DEFAULTS[name]
-        return default() if callable(default) else default
+        if name not in self._values:
+            value = getattr(settings, name, _UNSET)
+            if value is _UNSET:
+                default = DEFAULTS[name]
+                value = default() if callable(default) else default
+            self._values[name] = value
+        return self._values[name]
+
+    def forget(self, **_: Any) -> None:
+        """Drop every value looked up (connected to ``setting_changed``)."""
+        self._values.clear()
 
 
 comity_settings = ComitySettings()
+setting_changed.connect(comity_settings.forget)
