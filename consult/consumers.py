@@ -130,7 +130,9 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def _write(self) -> None:
         while (text := await self.outbox.get()) is not None:
-            await self.send(text_data=text)
+            # Straight to the ASGI send: every frame here is text already, so
+            # Channels' send helpers would only add two calls per copy.
+            await self.base_send({"type": "websocket.send", "text": text})
 
     def error(self, code: str, detail: str, ref: Any, **extra: Any) -> None:
         self.emit({"type": "error", "code": code, "detail": detail, "ref": ref, **extra})

@@ -45,8 +45,8 @@ def seal_entry(
     chain_hash = sha256(previous + digest)
     signature = ecdsa_sign(server_private_key(), server_signed_bytes(thread_id, seq, chain_hash))
     return Entry(
-        thread_id=thread_id, seq=seq, at=now, kind=kind, actor_user=user, actor_device=device,
-        canonical=canonical.decode(), digest=digest, hash=chain_hash, server_sig=signature,
+        thread_id=thread_id, seq=seq, at=now, kind=kind, actor_user_id=user.pk if user else None,
+        actor_device=device, canonical=canonical.decode(), digest=digest, hash=chain_hash, server_sig=signature,
     )  # fmt: skip
 
 
