@@ -100,6 +100,7 @@ async def probe(
                 stderr=subprocess.DEVNULL,
             )
             await asyncio.sleep(1)
+        await realtime.settle()
         before, started = snapshot(process_groups(urls)), time.perf_counter()
         step = await realtime.drive(
             system, rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], frames

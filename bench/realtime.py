@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS, MEMBERS = 10, 5
 P99_LIMIT_MS = 100.0
 CLIENT_ID = re.compile(r'"client_id":"([0-9a-f-]{36})"')
-SETTLE_SECONDS = 1.0  # between a step's set-up and its load (see drive)
+SETTLE_SECONDS = 1.0  # between a step's set-up and its load (see settle)
 
 
 @dataclass
@@ -115,6 +115,15 @@ def workers(app: str, count: int, env: dict[str, str]) -> Iterator[list[str]]:
 # --- load --------------------------------------------------------------------------
 
 
+async def settle() -> None:
+    """Wait :data:`SETTLE_SECONDS` before a step's load, for every system alike.
+
+    What setting up a step sets off (channel-layer joins, presence frames, each
+    Comity subscription's second look at the head) is not part of a sustained load.
+    """
+    await asyncio.sleep(SETTLE_SECONDS)
+
+
 async def drive(
     system: str,
     rate: int,
@@ -123,13 +132,7 @@ async def drive(
     receivers: list[Any],
     frames: list[list[tuple[str, str]]],
 ) -> Step:
-    """Send ``frames[t]`` on ``senders[t]`` evenly over ``seconds``; time every copy's arrival.
-
-    Starts after :data:`SETTLE_SECONDS`, for every system alike: what setting
-    up a step sets off (channel-layer joins, presence frames, each Comity
-    subscription's second look at the head) is not part of a sustained load.
-    """
-    await asyncio.sleep(SETTLE_SECONDS)
+    """Send ``frames[t]`` on ``senders[t]`` evenly over ``seconds``; time every copy's arrival."""
     sent_at: dict[str, float] = {}
     arrivals: list[float] = []
     expected_ids: set[str] = {cid for per_thread in frames for cid, _ in per_thread}
@@ -324,6 +327,7 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
     sockets = await connect_members(urls, load)
     for rate, per_step in zip(rates, load.steps, strict=True):
         await subscribe(sockets, per_step)
+        await settle()
         step = await drive(
             "comity",
             rate,
@@ -344,6 +348,7 @@ async def run_bare(urls: list[str], layer: str, load: ComityLoad, rates: list[in
     results = []
     for rate, per_step in zip(rates, load.bare_frames, strict=True):
         sockets = await connect_bare(urls)
+        await settle()
         step = await drive(
             f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], per_step
         )
