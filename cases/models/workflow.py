@@ -30,8 +30,12 @@ class Item(models.Model):
     """One accepted message: its metadata only, copied from the signed header."""
 
     entry = models.OneToOneField("consult.Entry", on_delete=models.CASCADE, related_name="workflow_item")
-    thread = models.ForeignKey("consult.Thread", on_delete=models.CASCADE, related_name="workflow_items")
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="workflow_items")
+    # Indexed only as the first column of (thread, seq) and (case, at) below:
+    # an index of their own would serve no other lookup and cost a write per message.
+    thread = models.ForeignKey(
+        "consult.Thread", on_delete=models.CASCADE, related_name="workflow_items", db_index=False
+    )
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="workflow_items", db_index=False)
     seq = models.PositiveBigIntegerField()
     at = models.DateTimeField()
     month = models.DateField()  # first day of ``at``'s month (UTC): volume statistics group by it
