@@ -80,7 +80,8 @@ async def fetch_one(sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None
     closing mid-send), so the connection is never left half-way through a
     query. Failures are logged by kind only: parameters may be ciphertext.
     """
-    slot = _slots.setdefault(asyncio.get_running_loop(), _Slot())
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop) or _slots.setdefault(loop, _Slot())
 
     async def run() -> Sequence[Any] | None:
         connection = slot.connection if slot.connection is not None and not slot.connection.closed else None
