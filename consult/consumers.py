@@ -1,8 +1,10 @@
 """The WebSocket endpoint (DESIGN §7): a thin transport over ``consult.actions``.
 
 One socket per tab at ``/ws/?device=D``. Frames are parsed strictly, checked,
-and dispatched to actions run in the database thread pool; every outgoing
-frame goes through one queue so entries leave in ``seq`` order.
+and dispatched to actions run in the database thread pool (a message on a
+known head: one statement on the worker's own connection, see
+``consult.lib.async_db``); every outgoing frame goes through one queue so
+entries leave in ``seq`` order.
 
 Delivery (DESIGN §5): ``sub`` joins the worker's hub *first*, then reads the
 record after ``after`` from the database, buffering live entries meanwhile;

@@ -1,6 +1,6 @@
 """Workflow rules enforced when a message is accepted (DESIGN §6, docs/protocol.md "Workflow metadata").
 
-``consult.actions.messages.check_send_message`` calls
+The locked path of ``consult.actions.messages`` calls
 :func:`check_workflow_message` once, inside its transaction and under the
 thread's row lock, right after the entry is appended. It checks what the
 signed header asks for against the register, then records it. Any error
