@@ -127,12 +127,12 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
 
 # The one statement of a message appended on a known head (PostgreSQL,
 # consult.lib.heads), run on the worker's own connection (consult.lib.async_db)
-# in autocommit. The UPDATE moves the head only if it is still that head
-# and the send passes every check the locked path makes (member,
-# epoch open, client_id new); it takes the thread's row lock like any writer,
-# and a writer that moved the head first makes it match nothing. Then the
-# entry and its workflow item are inserted from the rows it returned. No row back means "take the locked path", which
-# sorts out why (and gives the precise error).
+# in autocommit. The UPDATE moves the head only if it is still that head and
+# the send passes every check the locked path makes (member, epoch open,
+# client_id new); it takes the thread's row lock like any writer, and a writer
+# that moved the head first makes it match nothing. Then the entry and its
+# workflow item are inserted from the rows it returned. No row back means
+# "take the locked path", which sorts out why (and gives the precise error).
 APPEND_ON_HEAD_SQL = """
 WITH head AS (
     UPDATE consult_thread AS thread
@@ -253,7 +253,8 @@ async def send_message(user: User, device: Device, thread_id: str, envelope: Any
     fast = await _append_on_known_head(user, device, thread_id, envelope, header, client_id)
     if fast is not None:
         return fast
-    return await async_db.in_db_pool(_append_locked)(user, device, thread_id, envelope, header, client_id)  # type: ignore[no-any-return]
+    append_locked = async_db.in_db_pool(_append_locked)
+    return await append_locked(user, device, thread_id, envelope, header, client_id)  # type: ignore[no-any-return]
 
 
 def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: Any) -> int:
