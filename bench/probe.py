@@ -75,8 +75,11 @@ def snapshot(groups: dict[str, list[int]]) -> dict[str, dict[int, tuple[float, f
 
 def used(before: dict[int, tuple[float, float]], after: dict[int, tuple[float, float]]) -> tuple[float, float]:
     """User and system CPU seconds between two snapshots; a process born in between counts from zero."""
-    deltas = [(u - before.get(pid, (0.0, 0.0))[0], s - before.get(pid, (0.0, 0.0))[1]) for pid, (u, s) in after.items()]
-    return sum(d[0] for d in deltas), sum(d[1] for d in deltas)
+    born = (0.0, 0.0)
+    return (
+        sum(u - before.get(pid, born)[0] for pid, (u, _) in after.items()),
+        sum(s - before.get(pid, born)[1] for pid, (_, s) in after.items()),
+    )
 
 
 async def probe(

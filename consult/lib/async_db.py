@@ -59,6 +59,9 @@ class _Slot:
         self.connection: psycopg.AsyncConnection[Any] | None = None
 
     async def open(self) -> psycopg.AsyncConnection[Any]:
+        """The connection, made first if there is none or it was closed."""
+        if self.connection is not None and not self.connection.closed:
+            return self.connection
         async with self.connecting:
             if self.connection is None or self.connection.closed:
                 params = connections["default"].get_connection_params()
@@ -84,8 +87,7 @@ async def fetch_one(sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None
     slot = _slots.get(loop) or _slots.setdefault(loop, _Slot())
 
     async def run() -> Sequence[Any] | None:
-        connection = slot.connection if slot.connection is not None and not slot.connection.closed else None
-        cursor = await (connection or await slot.open()).execute(sql, params)
+        cursor = await (await slot.open()).execute(sql, params)
         return await cursor.fetchone()
 
     try:
