@@ -146,6 +146,11 @@ USE_TZ = True
 if os.environ.get("COMITY_BLOB_DIR"):
     COMITY_BLOB_DIR = Path(os.environ["COMITY_BLOB_DIR"])
 
+# Frames per second per socket (default 50, see consult/conf.py): a gateway
+# that multiplexes many people, or a load test, may need more.
+if os.environ.get("COMITY_RATE_PER_SECOND"):
+    COMITY_RATE_PER_SECOND = float(os.environ["COMITY_RATE_PER_SECOND"])
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

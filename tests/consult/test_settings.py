@@ -49,3 +49,11 @@ def test_headers__csp_without_unsafe_inline_and_frame_ancestors_none() -> None:
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_rate_per_socket__read_from_the_environment() -> None:
+    script = "from consult.conf import comity_settings; print(comity_settings.COMITY_RATE_PER_SECOND)"
+    result = _manage("shell", "--no-imports", "-c", script, COMITY_RATE_PER_SECOND="250")
+    assert result.stdout.strip() == "250.0", result.stdout + result.stderr
+    result = _manage("shell", "--no-imports", "-c", script)
+    assert result.stdout.strip() == "50.0", result.stdout + result.stderr
