@@ -8,6 +8,7 @@ the bytes the server hashed.
 import json
 from typing import Any
 
+from consult.lib import heads
 from consult.lib.crypto import b64u
 from consult.models import Entry
 
@@ -55,8 +56,15 @@ def entry_item_text(entry: Entry) -> str:
 
 
 def load_frames(thread_id: str, after: int, limit: int) -> list[tuple[int, str]]:
-    """Up to ``limit`` entry frames after ``after``, in ``seq`` order."""
-    rows = Entry.objects.filter(thread_id=thread_id, seq__gt=after).order_by("seq")[:limit]
+    """Up to ``limit`` entry frames after ``after``, in ``seq`` order.
+
+    The newest one read is also this process's guess at the thread's head
+    (consult.lib.heads), so a thread's first message after a catch-up can be
+    appended in one statement rather than through the lock.
+    """
+    rows = list(Entry.objects.filter(thread_id=thread_id, seq__gt=after).order_by("seq")[:limit])
+    if rows:
+        heads.remember(thread_id, rows[-1].seq, bytes(rows[-1].hash))
     return [(row.seq, entry_frame(row)) for row in rows]
 
 

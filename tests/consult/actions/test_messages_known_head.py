@@ -24,7 +24,7 @@ from consult.client import build_membership_change, make_payload, seal_envelope
 from consult.conf import comity_settings
 from consult.exceptions import NotFound, StaleEpoch
 from consult.lib import async_db
-from consult.lib.entries import entry_frame
+from consult.lib.entries import entry_frame, load_frames
 from consult.lib.events import notify_entry
 from consult.lib.hub import Hub
 from consult.models import Entry, Thread
@@ -78,6 +78,16 @@ async def test_socket_send__on_a_known_head_is_one_statement_outside_the_pool(
         verify_chain(thread_id)
 
     await sync_to_async(stored)()
+
+
+async def test_socket_send__after_a_catch_up_the_first_message_is_one_statement(
+    world: World, locked_sends: list[str]
+) -> None:
+    thread_id, key = await opened(world)
+    frames = await sync_to_async(load_frames)(thread_id, 0, 500)  # a subscriber catching up reads the head
+    ack = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    assert locked_sends == [] and ack.seq == frames[-1][0] + 1
+    await sync_to_async(verify_chain)(thread_id)
 
 
 async def test_socket_send__a_retry_on_a_known_head_gets_the_first_ack_and_stores_nothing(
