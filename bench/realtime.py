@@ -389,7 +389,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     import json
 
     quick = "--quick" in argv
-    rates = [25, 50, 100, 150, 200, 250, 300, 350, 400, 500, 600, 700, 800, 900, 1000, 1200] if not quick else [25, 50, 100]
+    ladder = [25, 50, 100, 150, 200, 250, 300, 350, 400, 500, 600, 700, 800, 900, 1000, 1200]
+    rates = ladder if not quick else [25, 50, 100]
     seconds = 4.0 if not quick else 2.0
     rounds = 1 if quick else 2
     database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/comity_bench")
