@@ -125,63 +125,53 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
     return None
 
 
-# The one statement of messages appended on known heads (PostgreSQL,
+# The one statement of a message appended on a known head (PostgreSQL,
 # consult.lib.heads), run on the worker's own connection (consult.lib.async_db)
-# in autocommit, for every message that waited while the previous statement
-# ran: each parameter is an array with one element per message, all of
-# different threads. The UPDATE moves a thread's head only if it is still the
-# message's known head and the send passes every check the locked path makes
-# (member, epoch open, client_id new); it takes the thread's row lock like any
-# writer, and a writer that moved the head first makes it match nothing. Then
-# each moved head's entry and workflow item are inserted. A message whose
-# thread does not come back takes the locked path, which sorts out why (and
-# gives the precise error).
-APPEND_ON_HEADS_SQL = """
-WITH message AS (
-    SELECT * FROM unnest(%(thread)s::uuid[], %(seq)s::bigint[], %(previous)s::bytea[], %(hash)s::bytea[],
-        %(epoch)s::integer[], %(max_messages)s::integer[], %(oldest_epoch)s::timestamptz[], %(actor)s::uuid[],
-        %(client_id)s::uuid[], %(at)s::timestamptz[], %(device)s::text[], %(canonical)s::text[],
-        %(digest)s::bytea[], %(server_sig)s::bytea[], %(month)s::date[], %(kind)s::text[], %(authority)s::bigint[],
-        %(acts_for_side)s::boolean[], %(handling)s::text[])
-    AS message (thread, seq, previous, hash, epoch, max_messages, oldest_epoch, actor, client_id, at, device,
-        canonical, digest, server_sig, month, kind, authority, acts_for_side, handling)
-), head AS (
+# in autocommit. The UPDATE moves the head only if it is still that head and
+# the send passes every check the locked path makes (member, epoch open,
+# client_id new); it takes the thread's row lock like any writer, and a writer
+# that moved the head first makes it match nothing. Then the entry and its
+# workflow item are inserted from the rows it returned. No row back means
+# "take the locked path", which sorts out why (and gives the precise error).
+APPEND_ON_HEAD_SQL = """
+WITH head AS (
     UPDATE consult_thread AS thread
-    SET head_seq = message.seq, head_hash = message.hash, epoch_messages = thread.epoch_messages + 1
-    FROM message
-    WHERE thread.id = message.thread
-        AND thread.head_seq = message.seq - 1 AND thread.head_hash = message.previous
-        AND message.epoch BETWEEN thread.min_epoch AND thread.epoch
-        AND thread.epoch_messages < message.max_messages
-        AND (thread.epoch_started_at IS NULL OR thread.epoch_started_at >= message.oldest_epoch)
+    SET head_seq = %(seq)s::bigint, head_hash = %(hash)s::bytea, epoch_messages = thread.epoch_messages + 1
+    WHERE thread.id = %(thread)s::uuid
+        AND thread.head_seq = %(seq)s::bigint - 1 AND thread.head_hash = %(previous)s::bytea
+        AND %(epoch)s::integer BETWEEN thread.min_epoch AND thread.epoch
+        AND thread.epoch_messages < %(max_messages)s::integer
+        AND (thread.epoch_started_at IS NULL OR thread.epoch_started_at >= %(oldest_epoch)s::timestamptz)
         AND EXISTS (SELECT 1 FROM consult_membership AS membership
-            WHERE membership.thread_id = thread.id AND membership.user_id = message.actor
+            WHERE membership.thread_id = thread.id AND membership.user_id = %(user)s::uuid
                 AND membership.ended_at IS NULL)
         AND NOT EXISTS (SELECT 1 FROM consult_entry AS earlier
-            WHERE earlier.thread_id = thread.id AND earlier.client_id = message.client_id)
-    RETURNING thread.case_id, message.*
+            WHERE earlier.thread_id = thread.id AND earlier.client_id = %(client_id)s::uuid)
+    RETURNING thread.id, thread.case_id
 ), entry AS (
     INSERT INTO consult_entry (thread_id, seq, at, kind, actor_user_id, actor_device, epoch, client_id,
         canonical, digest, purged_at, hash, server_sig)
-    SELECT thread, seq, at, 'message', actor, device, epoch, client_id, canonical, digest, NULL, hash, server_sig
+    SELECT head.id, %(seq)s::bigint, %(at)s::timestamptz, 'message', %(user)s::uuid, %(device)s::text,
+        %(epoch)s::integer, %(client_id)s::uuid, %(canonical)s::text, %(digest)s::bytea, NULL, %(hash)s::bytea,
+        %(server_sig)s::bytea
     FROM head
-    RETURNING id, thread_id
+    RETURNING id
 )
 INSERT INTO cases_item (entry_id, thread_id, case_id, seq, at, month, kind, sender_id, sender_authority_id,
     side, handling, handling_inherited)
-SELECT entry.id, head.thread, head.case_id, head.seq, head.at, head.month, head.kind, head.actor, head.authority,
-    CASE WHEN NOT head.acts_for_side THEN ''
-        WHEN party.requesting_authority_id = head.authority THEN %(requesting)s::text
-        WHEN party.requested_authority_id = head.authority THEN %(requested)s::text
+SELECT entry.id, head.id, head.case_id, %(seq)s::bigint, %(at)s::timestamptz, %(month)s::date, %(kind)s::text,
+    %(user)s::uuid, %(authority)s::bigint,
+    CASE WHEN NOT %(acts_for_side)s::boolean THEN ''
+        WHEN party.requesting_authority_id = %(authority)s::bigint THEN %(requesting)s::text
+        WHEN party.requested_authority_id = %(authority)s::bigint THEN %(requested)s::text
         ELSE '' END,
-    COALESCE(head.handling, handling.code, ''),
-    head.handling IS NULL AND handling.code IS NOT NULL
-FROM head JOIN entry ON entry.thread_id = head.thread
+    COALESCE(%(handling)s::text, handling.code, ''),
+    %(handling)s::text IS NULL AND handling.code IS NOT NULL
+FROM head CROSS JOIN entry
     JOIN cases_case AS party ON party.id = head.case_id
-    LEFT JOIN cases_threadhandling AS handling ON handling.thread_id = head.thread
-RETURNING thread_id
+    LEFT JOIN cases_threadhandling AS handling ON handling.thread_id = head.id
+RETURNING entry_id
 """
-APPEND_CONSTANTS = {"requesting": Side.REQUESTING, "requested": Side.REQUESTED}
 
 
 def _checked_envelope(device: Device, thread_id: str, envelope: Any) -> tuple[Any, uuid.UUID]:
@@ -205,16 +195,16 @@ async def _append_on_known_head(
     seq, previous = known[0] + 1, known[1]
     entry = seal_entry(thread_id, seq, previous, "message", envelope, user=user, device=device.pk)
     limits = comity_settings
-    message = {
-        "thread": uuid.UUID(thread_id), "seq": seq, "previous": previous, "hash": entry.hash,
-        "epoch": header["epoch"], "max_messages": limits.COMITY_EPOCH_MAX_MESSAGES,
+    params = {
+        "thread": thread_id, "seq": seq, "previous": previous, "hash": entry.hash, "epoch": header["epoch"],
+        "max_messages": limits.COMITY_EPOCH_MAX_MESSAGES,
         "oldest_epoch": entry.at - timedelta(seconds=limits.COMITY_EPOCH_MAX_SECONDS),
-        "actor": user.pk, "client_id": client_id, "at": entry.at, "device": device.pk, "canonical": entry.canonical,
+        "user": user.pk, "client_id": client_id, "at": entry.at, "device": device.pk, "canonical": entry.canonical,
         "digest": entry.digest, "server_sig": entry.server_sig, "month": month_of(entry.at), "kind": header["kind"],
         "authority": user.authority_id, "acts_for_side": user.role in (User.Role.OFFICER, User.Role.SUPERVISOR),
-        "handling": header["meta"].get("handling"),
+        "requesting": Side.REQUESTING, "requested": Side.REQUESTED, "handling": header["meta"].get("handling"),
     }  # fmt: skip
-    if not await async_db.append_grouped(APPEND_ON_HEADS_SQL, APPEND_CONSTANTS, message, key="thread"):
+    if await async_db.fetch_one(APPEND_ON_HEAD_SQL, params) is None:
         return None
     entry.epoch, entry.client_id = header["epoch"], client_id
     heads.remember(thread_id, seq, bytes(entry.hash))
@@ -254,7 +244,7 @@ async def send_message(user: User, device: Device, thread_id: str, envelope: Any
     """A socket's send: as :func:`check_send_message`, in one statement when the head is known.
 
     When this process knows the thread's head, the message goes in with
-    :data:`APPEND_ON_HEADS_SQL` on the worker's own connection
+    :data:`APPEND_ON_HEAD_SQL` on the worker's own connection
     (consult.lib.async_db), without a trip through the database thread pool;
     otherwise, or when that statement matches nothing, under the thread's
     row lock in the pool.

@@ -2,8 +2,8 @@
 
 Almost everything runs through Django's ORM, which is synchronous, in the
 worker's database thread pool (:func:`in_db_pool`). The exception is the
-message path's one statement (``APPEND_ON_HEADS_SQL`` in
-consult.actions.messages), run for every message: through the pool it cost
+message path's one statement (``APPEND_ON_HEAD_SQL`` in
+consult.actions.messages), run on every message: through the pool it cost
 the worker more CPU than the statement itself, in the hop (a thread hand-off
 each way, Django's connection checks before and after, the GIL passed back and
 forth between the event loop and the pool thread). So it runs here, on an
@@ -12,20 +12,17 @@ asynchronous psycopg connection that belongs to the worker's event loop.
 That connection is made from Django's own settings for the database (server,
 user, options, prepared-statement threshold) and is in autocommit: the
 statement is its own transaction. It serves every socket of the worker, one
-statement at a time, and the messages that arrive while one runs go together
-in the next (:func:`append_grouped`), so under load a message costs a share of
-a statement. A lock wait is bounded (:data:`LOCK_TIMEOUT`): a thread whose row
-lock is held by a long transaction must not hold up the messages of other
-threads. A row that does not come back, or any failure (a lock timeout, a
-lost connection), is a "no" and the caller takes the locked path in the
-pool, which is authoritative and gives the precise error. The hub closes the
+statement at a time, so a lock wait is bounded (:data:`LOCK_TIMEOUT`): a
+thread whose row lock is held by a long transaction must not hold up the
+messages of other threads. No row back, or any failure (a lock timeout, a
+lost connection), returns ``None`` and the caller takes the locked path in
+the pool, which is authoritative and gives the precise error. The hub closes the
 connection with its last socket (consult.lib.hub).
 """
 
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -78,85 +75,9 @@ class _Slot:
 # loop that ended (a worker has one loop for its life; tests close them all).
 _slots: dict[asyncio.AbstractEventLoop, _Slot] = {}
 
-# Rows in one grouped statement at most: a bound on its size, not a target.
-MAX_GROUP = 64
 
-
-@dataclass
-class _Waiting:
-    """A row waiting for its grouped statement, and whether it came back."""
-
-    sql: str
-    constants: Mapping[str, Any]
-    row: Mapping[str, Any]
-    key: str
-    came_back: asyncio.Future[bool]
-
-
-class _Group:
-    """The rows waiting on one loop's connection, and the task that runs them."""
-
-    def __init__(self) -> None:
-        self.waiting: list[_Waiting] = []
-        self.runner: asyncio.Task[None] | None = None
-
-
-_groups: dict[asyncio.AbstractEventLoop, _Group] = {}
-
-
-async def append_grouped(sql: str, constants: Mapping[str, Any], row: Mapping[str, Any], *, key: str) -> bool:
-    """Whether ``row`` came back from ``sql``, run with every row that waited with it.
-
-    Group commit: while one statement runs, the rows that arrive wait, and the
-    next statement takes them all, each parameter an array with one element
-    per row (``sql`` unnests them), plus ``constants`` as they are. Rows with
-    the same ``key`` value never share a statement, and ``sql`` returns the
-    ``key`` of each row it accepted. Under load, many messages then cost
-    PostgreSQL one statement, one commit and one round trip; alone, a row
-    waits for nothing. Like :func:`fetch_all`, a failure is a "no".
-    """
-    loop = asyncio.get_running_loop()
-    group = _groups.get(loop) or _groups.setdefault(loop, _Group())
-    waiting = _Waiting(sql, constants, row, key, loop.create_future())
-    group.waiting.append(waiting)
-    if group.runner is None or group.runner.done():
-        group.runner = asyncio.ensure_future(_run_waiting(group))
-    return await asyncio.shield(waiting.came_back)
-
-
-def _next_statement(group: _Group) -> list[_Waiting]:
-    """The waiting rows the next statement takes: same SQL, one per key, at most :data:`MAX_GROUP`."""
-    taken: list[_Waiting] = []
-    keys: set[Any] = set()
-    left: list[_Waiting] = []
-    for waiting in group.waiting:
-        first = taken[0] if taken else waiting
-        fits = waiting.sql == first.sql and waiting.row[waiting.key] not in keys and len(taken) < MAX_GROUP
-        if fits:
-            taken.append(waiting)
-            keys.add(waiting.row[waiting.key])
-        else:
-            left.append(waiting)
-    group.waiting = left
-    return taken
-
-
-async def _run_waiting(group: _Group) -> None:
-    while group.waiting:
-        taken = _next_statement(group)
-        first = taken[0]
-        params = {name: [w.row[name] for w in taken] for name in first.row} | dict(first.constants)
-        accepted: set[str] = set()
-        try:
-            accepted = {str(row[0]) for row in await fetch_all(first.sql, params)}
-        finally:  # even if cancelled (the loop ending), no caller waits for ever
-            for waiting in taken:
-                if not waiting.came_back.done():
-                    waiting.came_back.set_result(str(waiting.row[waiting.key]) in accepted)
-
-
-async def fetch_all(sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
-    """The rows of one autocommitted statement; none if it failed.
+async def fetch_one(sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
+    """The first row of one autocommitted statement; ``None`` if it returned none or failed.
 
     The statement runs to its end even if the caller is cancelled (a socket
     closing mid-send), so the connection is never left half-way through a
@@ -165,19 +86,19 @@ async def fetch_all(sql: str, params: Mapping[str, Any]) -> list[Sequence[Any]]:
     loop = asyncio.get_running_loop()
     slot = _slots.get(loop) or _slots.setdefault(loop, _Slot())
 
-    async def run() -> list[Sequence[Any]]:
+    async def run() -> Sequence[Any] | None:
         cursor = await (await slot.open()).execute(sql, params)
-        return await cursor.fetchall()
+        return await cursor.fetchone()
 
     try:
         return await asyncio.shield(run())
     except psycopg.errors.LockNotAvailable:
-        return []
+        return None
     except psycopg.Error as exc:
         logger.warning("the worker's own database connection failed (%s); taking the locked path", type(exc).__name__)
         if slot.connection is not None and slot.connection.broken:
             slot.connection = None
-        return []
+        return None
 
 
 async def close() -> None:
@@ -197,4 +118,3 @@ def close_all_now() -> None:
         if slot.connection is not None and not slot.connection.closed:
             slot.connection.pgconn.finish()
     _slots.clear()
-    _groups.clear()

@@ -90,58 +90,6 @@ async def test_socket_send__after_a_catch_up_the_first_message_is_one_statement(
     await sync_to_async(verify_chain)(thread_id)
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The rows in each statement run on the worker's own connection, in order."""
-    sizes: list[int] = []
-    fetch_all = async_db.fetch_all
-
-    async def counted(sql: str, params: Any) -> Any:
-        sizes.append(max(len(v) for v in params.values() if isinstance(v, list)))
-        return await fetch_all(sql, params)
-
-    monkeypatch.setattr(async_db, "fetch_all", counted)
-    return sizes
-
-
-async def test_socket_send__messages_arriving_together_share_a_statement(
-    world: World, locked_sends: list[str], statements: list[int]
-) -> None:
-    threads = [await opened(world) for _ in range(6)]
-    for thread_id, _ in threads:
-        await sync_to_async(load_frames)(thread_id, 0, 500)
-    acks = await asyncio.gather(*(send(world.fr, t, sealed(world.fr, t, key)) for t, key in threads))
-    assert locked_sends == [] and sum(statements) == 6 and len(statements) < 6
-    for (thread_id, _), ack in zip(threads, acks, strict=True):
-        assert ack.seq == await Entry.objects.filter(thread_id=thread_id).acount()
-        assert await Item.objects.filter(entry__thread_id=thread_id, entry__seq=ack.seq).aexists()
-        await sync_to_async(verify_chain)(thread_id)
-
-
-async def test_socket_send__a_stale_head_in_a_shared_statement_sends_only_that_message_through_the_lock(
-    world: World, locked_sends: list[str], statements: list[int]
-) -> None:
-    threads = [await opened(world) for _ in range(3)]
-    for thread_id, _ in threads:
-        await sync_to_async(load_frames)(thread_id, 0, 500)
-    stale = threads[1][0]
-    elsewhere = await sync_to_async(append_elsewhere)(stale)
-    acks = await asyncio.gather(*(send(world.fr, t, sealed(world.fr, t, key)) for t, key in threads))
-    assert locked_sends == [stale] and acks[1].seq == elsewhere.seq + 1 and sum(statements) == 3
-    for thread_id, _ in threads:
-        await sync_to_async(verify_chain)(thread_id)
-
-
-async def test_grouped_rows__of_one_key_never_share_a_statement(statements: list[int]) -> None:
-    sql = "SELECT key FROM unnest(%(key)s::text[]) AS key WHERE key <> %(refused)s"
-    rows = [{"key": k} for k in ("a", "b", "a", "c", "a", "refused")]
-    accepted = await asyncio.gather(
-        *(async_db.append_grouped(sql, {"refused": "refused"}, row, key="key") for row in rows)
-    )
-    assert accepted == [True, True, True, True, True, False]
-    assert statements == [4, 1, 1]  # a, b, c and refused together; then each further "a" alone
-
-
 async def test_socket_send__a_retry_on_a_known_head_gets_the_first_ack_and_stores_nothing(
     world: World, locked_sends: list[str]
 ) -> None:
@@ -277,7 +225,7 @@ async def test_socket_send__a_lost_connection_falls_back_then_reconnects(world: 
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE query LIKE %s AND pid <> pg_backend_pid()",
-                ["%WITH message AS%"],
+                ["%WITH head AS%"],
             )
             assert cursor.fetchone() is not None
 
