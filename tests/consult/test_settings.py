@@ -13,7 +13,9 @@ STRONG_KEY = "k7#Qz!v9Lr2$Wm8@Xp4^Tn6&Yb1*Hc5(Jd3)Fg0-Sa7+Ue9=Io2"
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "COMITY_RATE_PER_SECOND")
+    }
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
