@@ -58,6 +58,11 @@ async def send(peer: Peer, thread_id: str, envelope: dict[str, Any]) -> Ack:
     return await send_message(peer.user, device, thread_id, envelope)
 
 
+async def send_text(peer: Peer, thread_id: str, key: bytes) -> Ack:
+    """A freshly sealed text message, sent as a socket sends it."""
+    return await send(peer, thread_id, sealed(peer, thread_id, key))
+
+
 async def opened(world: World) -> tuple[str, bytes]:
     return await sync_to_async(open_thread)(world.fr, world.case)
 
@@ -66,8 +71,8 @@ async def test_socket_send__on_a_known_head_is_one_statement_outside_the_pool(
     world: World, locked_sends: list[str]
 ) -> None:
     thread_id, key = await opened(world)
-    first = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))  # learns the head under the lock
-    second = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    first = await send_text(world.fr, thread_id, key)  # learns the head under the lock
+    second = await send_text(world.fr, thread_id, key)
     assert locked_sends == [thread_id] and second.seq == first.seq + 1
 
     def stored() -> None:
@@ -85,7 +90,7 @@ async def test_socket_send__after_a_catch_up_the_first_message_is_one_statement(
 ) -> None:
     thread_id, key = await opened(world)
     frames = await sync_to_async(load_frames)(thread_id, 0, 500)  # a subscriber catching up reads the head
-    ack = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    ack = await send_text(world.fr, thread_id, key)
     assert locked_sends == [] and ack.seq == frames[-1][0] + 1
     await sync_to_async(verify_chain)(thread_id)
 
@@ -94,7 +99,7 @@ async def test_socket_send__a_retry_on_a_known_head_gets_the_first_ack_and_store
     world: World, locked_sends: list[str]
 ) -> None:
     thread_id, key = await opened(world)
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    await send_text(world.fr, thread_id, key)
     envelope = sealed(world.fr, thread_id, key)
     first = await send(world.fr, thread_id, envelope)
     before = await Entry.objects.acount()
@@ -104,9 +109,9 @@ async def test_socket_send__a_retry_on_a_known_head_gets_the_first_ack_and_store
 
 async def test_socket_send__a_head_moved_elsewhere_goes_through_the_lock(world: World, locked_sends: list[str]) -> None:
     thread_id, key = await opened(world)
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    await send_text(world.fr, thread_id, key)
     elsewhere = await sync_to_async(append_elsewhere)(thread_id)
-    ack = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    ack = await send_text(world.fr, thread_id, key)
     assert ack.seq == elsewhere.seq + 1 and len(locked_sends) == 2
     await sync_to_async(verify_chain)(thread_id)
 
@@ -115,10 +120,10 @@ async def test_socket_send__after_another_workers_entry_announced_by_the_hub_is_
     world: World, locked_sends: list[str]
 ) -> None:
     thread_id, key = await opened(world)
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    await send_text(world.fr, thread_id, key)
     elsewhere = await sync_to_async(append_elsewhere)(thread_id)
     Hub()._dispatch(notify_entry(thread_id, elsewhere.seq, bytes(elsewhere.hash), entry_frame(elsewhere)))
-    ack = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    ack = await send_text(world.fr, thread_id, key)
     assert ack.seq == elsewhere.seq + 1 and len(locked_sends) == 1
     await sync_to_async(verify_chain)(thread_id)
 
@@ -128,7 +133,7 @@ async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path
     # Changes made behind the head's back (no entry appended): the one
     # statement must still refuse, and the locked path gives the error.
     thread_id, key = await opened(world)
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    await send_text(world.fr, thread_id, key)
 
     def change_behind_the_heads_back() -> None:
         thread = Thread.objects.filter(pk=thread_id)
@@ -142,7 +147,7 @@ async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path
     await sync_to_async(change_behind_the_heads_back)()
     before = await Entry.objects.acount()
     with pytest.raises(NotFound if change == "left" else StaleEpoch):
-        await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+        await send_text(world.fr, thread_id, key)
     assert await Entry.objects.acount() == before
 
 
@@ -188,7 +193,7 @@ async def test_socket_send__waits_out_a_long_lock_in_the_pool_not_on_the_shared_
     # connection's lock timeout: the one statement gives up, and the locked
     # path waits for the lock and appends after it.
     thread_id, key = await opened(world)
-    first = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
+    first = await send_text(world.fr, thread_id, key)
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
@@ -204,7 +209,7 @@ async def test_socket_send__waits_out_a_long_lock_in_the_pool_not_on_the_shared_
     holder.start()
     await sync_to_async(holding.wait)(10)
     started = time.monotonic()
-    sending = asyncio.ensure_future(send(world.fr, thread_id, sealed(world.fr, thread_id, key)))
+    sending = asyncio.ensure_future(send_text(world.fr, thread_id, key))
     await asyncio.sleep(0.5)
     assert not sending.done()  # still waiting, in the pool
     release.set()
@@ -216,8 +221,8 @@ async def test_socket_send__waits_out_a_long_lock_in_the_pool_not_on_the_shared_
 
 async def test_socket_send__a_lost_connection_falls_back_then_reconnects(world: World, locked_sends: list[str]) -> None:
     thread_id, key = await opened(world)
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))
-    await send(world.fr, thread_id, sealed(world.fr, thread_id, key))  # opens the worker's connection
+    await send_text(world.fr, thread_id, key)
+    await send_text(world.fr, thread_id, key)  # opens the worker's connection
     assert len(locked_sends) == 1
 
     def terminate_the_workers_connection() -> None:
@@ -230,8 +235,8 @@ async def test_socket_send__a_lost_connection_falls_back_then_reconnects(world: 
             assert cursor.fetchone() is not None
 
     await sync_to_async(terminate_the_workers_connection)()
-    third = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))  # the statement fails: the lock decides
-    fourth = await send(world.fr, thread_id, sealed(world.fr, thread_id, key))  # a new connection, one statement
+    third = await send_text(world.fr, thread_id, key)  # the statement fails: the lock decides
+    fourth = await send_text(world.fr, thread_id, key)  # a new connection, one statement
     assert len(locked_sends) == 2 and fourth.seq == third.seq + 1
     await sync_to_async(verify_chain)(thread_id)
     await async_db.close()
