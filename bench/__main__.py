@@ -1,4 +1,4 @@
-"""``python -m bench [realtime] [--quick]``: run Comity's benchmarks (see docs/performance.md)."""
+"""``python -m bench [realtime] [--quick] [--senders N]``: run Comity's benchmarks (see docs/performance.md)."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """Where a message's CPU goes: one Comity step at a fixed rate, CPU time per process.
 
-    python -m bench.probe [--system comity|bare-core|bare-pubsub] [--rate 100] [--seconds 6] [--profile FILE.svg]
+    python -m bench.probe [--system comity|bare-core|bare-pubsub] [--rate 100] [--seconds 6] [--senders 1]
+                          [--profile FILE.svg]
 
 Runs the real-time benchmark's set-up (two daphne workers on PostgreSQL and
 Redis, ten threads of five member sockets), drives one step at ``--rate``
@@ -88,10 +89,12 @@ async def probe(
     # A warm-up step first (connections, caches), then the measured one.
     for n in range(len(load.steps)):
         if system == "comity":
-            sockets, frames = await realtime.connect_members(urls, load), [f for _, f in load.steps[n]]
+            sockets = await realtime.connect_members(urls, load)
             await realtime.subscribe(sockets, load.steps[n])
+            senders, frames = realtime.sending(sockets, [by_member for _, by_member in load.steps[n]])
         else:
-            sockets, frames = await realtime.connect_bare(urls), load.bare_frames[n]
+            sockets = await realtime.connect_bare(urls)
+            senders, frames = realtime.sending(sockets, load.bare_frames[n])
         measured = n == len(load.steps) - 1
         spy = None
         if measured and profile:
@@ -105,9 +108,7 @@ async def probe(
             await asyncio.sleep(1)
         await realtime.settle()
         before, started = snapshot(process_groups(urls)), time.perf_counter()
-        step = await realtime.drive(
-            system, rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], frames
-        )
+        step = await realtime.drive(system, rate, seconds, senders, [x for s in sockets for x in s], frames)
         after, wall = snapshot(process_groups(urls)), time.perf_counter() - started
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -130,6 +131,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--system", choices=["comity", "bare-core", "bare-pubsub"], default="comity")
+    parser.add_argument("--senders", type=int, default=1, help="members sending in each thread")
     parser.add_argument(
         "--profile", help="write a py-spy flame graph (.svg) or collapsed stacks (.txt) of the first worker here"
     )
@@ -137,8 +139,14 @@ def main(argv: list[str]) -> None:
     database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/comity_probe")
     redis = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     realtime.prepare_database(database)
-    load = realtime.build_comity_load([args.rate, args.rate], args.seconds)
-    env = {"DATABASE_URL": database, "REDIS_URL": redis, "COMITY_DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    load = realtime.build_comity_load([args.rate, args.rate], args.seconds, args.senders)
+    env = {
+        "DATABASE_URL": database,
+        "REDIS_URL": redis,
+        "COMITY_DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "COMITY_RATE_PER_SECOND": str(realtime.BENCH_RATE_PER_SOCKET),  # as the benchmark runs them
+    }
     app = "consult.asgi:application"
     if args.system != "comity":
         app, env = "bench.bare:application", {"REDIS_URL": redis, "BENCH_LAYER": args.system.split("-")[1]}

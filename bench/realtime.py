@@ -216,16 +216,34 @@ def prepare_database(url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+Frames = list[tuple[str, str]]  # (client_id, frame text), in sending order
+
+
 @dataclass
 class ComityLoad:
     cookies: list[str]  # per member
     devices: list[str]  # per member
-    steps: list[list[tuple[str, list[tuple[str, str]]]]]  # per step: per thread (id, frames)
-    bare_frames: list[list[list[tuple[str, str]]]]  # the same envelopes, framed for the bare consumer
+    steps: list[list[tuple[str, list[Frames]]]]  # per step: per thread (id, per sending member)
+    bare_frames: list[list[list[Frames]]]  # the same envelopes, framed for the bare consumer
+
+    @property
+    def senders(self) -> int:
+        return len(self.steps[0][0][1])
 
 
-def build_comity_load(rates: list[int], seconds: float) -> ComityLoad:
-    """Members, keys and fresh threads for every step, and every envelope pre-sealed."""
+def sending(sockets: list[list[Any]], per_step: list[list[Frames]]) -> tuple[list[Any], list[Frames]]:
+    """The sockets that send in a step, and what each sends: the first members of every thread."""
+    pairs = [(per_thread[m], frames) for per_thread, by_member in zip(sockets, per_step, strict=True)
+             for m, frames in enumerate(by_member)]  # fmt: skip
+    return [socket for socket, _ in pairs], [frames for _, frames in pairs]
+
+
+def build_comity_load(rates: list[int], seconds: float, senders: int = 1) -> ComityLoad:
+    """Members, keys and fresh threads for every step, and every envelope pre-sealed.
+
+    A thread's messages are dealt in turn to its first ``senders`` members,
+    each sealing with their own device (one by default, as the issue's load).
+    """
     import json
 
     from consult.actions.threads import check_membership_change
@@ -252,20 +270,18 @@ def build_comity_load(rates: list[int], seconds: float) -> ComityLoad:
                 )
                 check_membership_change(members[0].user, members[0].server_device(), thread_id, change)
             key = rotate(members[0], thread_id)
-            frames, bare_frames = [], []
+            frames: list[Frames] = [[] for _ in range(senders)]
+            bare_frames: list[Frames] = [[] for _ in range(senders)]
             for m in range(max(1, round(rate * seconds / THREADS))):
                 text = f"Message {m}: could you confirm the limitation period under your article 7? " * 2
                 envelope = seal_envelope(
-                    members[0].device, key, thread=thread_id, epoch=2, kind="text", payload=make_payload(text)
+                    members[m % senders].device, key, thread=thread_id, epoch=2, kind="text", payload=make_payload(text)
                 )
                 cid = envelope["header"]["client_id"]
-                frames.append(
-                    (
-                        cid,
-                        json.dumps({"type": "send", "thread": thread_id, "envelope": envelope}, separators=(",", ":")),
-                    )
-                )
-                bare_frames.append((cid, json.dumps({"type": "send", "envelope": envelope}, separators=(",", ":"))))
+                sent = {"type": "send", "thread": thread_id, "envelope": envelope}
+                frames[m % senders].append((cid, json.dumps(sent, separators=(",", ":"))))
+                relayed = {"type": "send", "envelope": envelope}
+                bare_frames[m % senders].append((cid, json.dumps(relayed, separators=(",", ":"))))
             per_step.append((thread_id, frames))
             per_step_bare.append(bare_frames)
         steps.append(per_step)
@@ -299,7 +315,7 @@ async def connect_members(urls: list[str], load: ComityLoad) -> list[list[Any]]:
     return sockets
 
 
-async def subscribe(sockets: list[list[Any]], per_step: list[tuple[str, list[tuple[str, str]]]]) -> None:
+async def subscribe(sockets: list[list[Any]], per_step: list[tuple[str, list[Frames]]]) -> None:
     """Subscribe each thread's sockets to that step's thread and wait until each is caught up."""
     for (thread_id, _), per_thread in zip(per_step, sockets, strict=True):
         for socket in per_thread:
@@ -335,14 +351,8 @@ async def run_comity(urls: list[str], load: ComityLoad, rates: list[int], second
     for rate, per_step in zip(rates, load.steps, strict=True):
         await subscribe(sockets, per_step)
         await settle()
-        step = await drive(
-            "comity",
-            rate,
-            seconds,
-            [s[0] for s in sockets],
-            [x for s in sockets for x in s],
-            [frames for _, frames in per_step],
-        )
+        senders, frames = sending(sockets, [by_member for _, by_member in per_step])
+        step = await drive("comity", rate, seconds, senders, [x for s in sockets for x in s], frames)
         results.append(step)
         report_step(step)
         if saturated(results) or any(s.state is not websockets.State.OPEN for t in sockets for s in t):
@@ -356,9 +366,8 @@ async def run_bare(urls: list[str], layer: str, load: ComityLoad, rates: list[in
     for rate, per_step in zip(rates, load.bare_frames, strict=True):
         sockets = await connect_bare(urls)
         await settle()
-        step = await drive(
-            f"bare-{layer}", rate, seconds, [s[0] for s in sockets], [x for s in sockets for x in s], per_step
-        )
+        senders, frames = sending(sockets, per_step)
+        step = await drive(f"bare-{layer}", rate, seconds, senders, [x for s in sockets for x in s], frames)
         results.append(step)
         report_step(step)
         await close_all(sockets)
@@ -386,9 +395,16 @@ def best_sustained(steps: list[Step]) -> Step | None:
 
 
 def main(argv: list[str]) -> dict[str, Any]:
+    import argparse
     import json
 
-    quick = "--quick" in argv
+    parser = argparse.ArgumentParser(prog="python -m bench", description="The real-time delivery benchmark.")
+    parser.add_argument("--quick", action="store_true", help="three low steps, one round (a smoke run)")
+    parser.add_argument(
+        "--senders", type=int, choices=range(1, MEMBERS + 1), default=1, help="members sending in each thread"
+    )
+    args = parser.parse_args([a for a in argv if a != "realtime"])
+    quick, senders = args.quick, args.senders
     ladder = [25, 50, 100, 150, 200, 250, 300, 350, 400, 500, 600, 700, 800, 900, 1000, 1200]
     rates = ladder if not quick else [25, 50, 100]
     seconds = 4.0 if not quick else 2.0
@@ -396,8 +412,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/comity_bench")
     redis = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     prepare_database(database)
-    print(f"Preparing {THREADS} threads x {MEMBERS} members for {len(rates)} steps …", flush=True)
-    load = build_comity_load(rates, seconds)
+    print(f"Preparing {THREADS} threads x {MEMBERS} members ({senders} sending) for {len(rates)} steps …", flush=True)
+    load = build_comity_load(rates, seconds, senders)
     env = {
         "DATABASE_URL": database,
         "REDIS_URL": redis,
@@ -420,7 +436,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             from django.core.management import call_command
 
             call_command("flush", interactive=False, verbosity=0)
-            load = build_comity_load(rates, seconds)
+            load = build_comity_load(rates, seconds, senders)
 
     best = {
         system: max(
@@ -433,7 +449,14 @@ def main(argv: list[str]) -> dict[str, Any]:
     at_50 = [s.p50_ms for r in runs["comity"] for s in r if s.rate == 50]
     summary = {
         "machine": {"cores": os.cpu_count()},
-        "load": {"threads": THREADS, "members": MEMBERS, "rates": rates, "seconds_per_step": seconds, "rounds": rounds},
+        "load": {
+            "threads": THREADS,
+            "members": MEMBERS,
+            "senders": senders,
+            "rates": rates,
+            "seconds_per_step": seconds,
+            "rounds": rounds,
+        },
         "max_sustained_copies_per_second": {k: (s.copies_per_second if s else 0.0) for k, s in best.items()},
         "ratio_comity_to_best_bare": (comity_best / bare_best) if bare_best else None,
         "comity_p50_ms_at_50_sends_per_second": min(at_50) if at_50 else None,
@@ -442,7 +465,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             for k, rs in runs.items()
         },
     }
-    out = ROOT / "bench" / "results" / "latest.json"
+    out = ROOT / "bench" / "results" / ("latest.json" if senders == 1 else f"latest-{senders}-senders.json")
     out.write_text(json.dumps(summary, indent=2))
     print()
     print(f"{'system':<14}{'max sustained copies/s (p99 <= 100 ms, no loss)':>50}")
