@@ -107,12 +107,39 @@ async def test_socket_send__a_retry_on_a_known_head_gets_the_first_ack_and_store
     assert await Entry.objects.acount() == before and len(locked_sends) == 2
 
 
-async def test_socket_send__a_head_moved_elsewhere_goes_through_the_lock(world: World, locked_sends: list[str]) -> None:
+async def test_socket_send__a_head_moved_elsewhere_is_read_again_not_locked(
+    world: World, locked_sends: list[str]
+) -> None:
     thread_id, key = await opened(world)
     await send_text(world.fr, thread_id, key)
     elsewhere = await sync_to_async(append_elsewhere)(thread_id)
+    ack = await send_text(world.fr, thread_id, key)  # misses on the old head, reads the new one, goes in
+    assert ack.seq == elsewhere.seq + 1 and len(locked_sends) == 1
+    await sync_to_async(verify_chain)(thread_id)
+
+
+async def test_socket_send__a_head_that_keeps_moving_ends_in_the_lock(
+    world: World, locked_sends: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id, key = await opened(world)
+    first = await send_text(world.fr, thread_id, key)
+    append_on_head = messages._append_on_head
+
+    async def overtaken(*args: Any) -> Ack | None:  # another worker appends just before every attempt
+        await sync_to_async(append_elsewhere)(thread_id)
+        return await append_on_head(*args)
+
+    monkeypatch.setattr(messages, "_append_on_head", overtaken)
     ack = await send_text(world.fr, thread_id, key)
-    assert ack.seq == elsewhere.seq + 1 and len(locked_sends) == 2
+    assert len(locked_sends) == 2 and ack.seq == first.seq + messages.HEAD_ATTEMPTS + 1  # after every overtaker
+    await sync_to_async(verify_chain)(thread_id)
+
+
+async def test_socket_send__sends_of_one_thread_take_turns_on_the_head(world: World, locked_sends: list[str]) -> None:
+    thread_id, key = await opened(world)
+    first = await send_text(world.fr, thread_id, key)  # learns the head under the lock
+    acks = await asyncio.gather(*(send_text(world.fr, thread_id, key) for _ in range(5)))
+    assert len(locked_sends) == 1 and sorted(a.seq for a in acks) == list(range(first.seq + 1, first.seq + 6))
     await sync_to_async(verify_chain)(thread_id)
 
 

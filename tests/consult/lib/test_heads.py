@@ -1,5 +1,7 @@
 """The heads a worker has seen (consult.lib.heads), and how the hub keeps them current."""
 
+import asyncio
+import gc
 import uuid
 
 from consult.lib import heads
@@ -47,3 +49,13 @@ def test_hub__an_event_without_a_hash_is_still_delivered() -> None:
     del event["hash"]
     hub._dispatch(event)
     assert delivered == [3] and heads.take(thread) is None
+
+
+async def test_turn__one_lock_per_thread_in_a_loop_forgotten_when_unused() -> None:
+    thread, other = str(uuid.uuid4()), str(uuid.uuid4())
+    lock = heads.turn(thread)
+    assert heads.turn(thread) is lock and heads.turn(other) is not lock
+    key = (asyncio.get_running_loop(), thread)
+    del lock
+    gc.collect()
+    assert key not in heads._turns
