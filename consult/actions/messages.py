@@ -184,10 +184,10 @@ def _checked_envelope(device: Device, thread_id: str, envelope: Any) -> tuple[An
 
 
 # A send whose known head another worker moved first reads the head again and
-# tries once more, instead of queueing for the row lock in the pool: with
-# several members of a thread writing through both workers, a third of the
-# sends used to take that path, and the pool's slower appends made the other
-# worker's heads stale in turn.
+# tries on it, up to HEAD_ATTEMPTS statements in all, instead of queueing for
+# the row lock in the pool: with several members of a thread writing through
+# both workers, a third of the sends used to take that path, and the pool's
+# slower appends made the other worker's heads stale in turn.
 HEAD_SQL = "SELECT head_seq, head_hash FROM consult_thread WHERE id = %(thread)s::uuid"
 HEAD_ATTEMPTS = 3
 

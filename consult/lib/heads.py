@@ -5,7 +5,8 @@ it, read it under the thread's lock or in a subscriber's catch-up, or heard
 of it from the hub (entries appended by other workers). It is never trusted: the append statement moves
 the head only if it is still exactly this one (consult.actions.messages).
 A send takes its thread's guess, so two sends of one thread in one process
-do not both try it; the loser goes through the lock.
+(on different event loops, as in tests) do not both try it; the loser goes
+through the lock.
 
 A worker's sends of one thread also take turns (:func:`turn`): each starts
 once the one before it has moved the head, from the head it left. Without
