@@ -226,10 +226,6 @@ class ComityLoad:
     steps: list[list[tuple[str, list[Frames]]]]  # per step: per thread (id, per sending member)
     bare_frames: list[list[list[Frames]]]  # the same envelopes, framed for the bare consumer
 
-    @property
-    def senders(self) -> int:
-        return len(self.steps[0][0][1])
-
 
 def sending(sockets: list[list[Any]], per_step: list[list[Frames]]) -> tuple[list[Any], list[Frames]]:
     """The sockets that send in a step, and what each sends: the first members of every thread.
@@ -248,7 +244,7 @@ def build_comity_load(rates: list[int], seconds: float, senders: int = 1) -> Com
     """Members, keys and fresh threads for every step, and every envelope pre-sealed.
 
     A thread's messages are dealt in turn to its first ``senders`` members,
-    each sealing with their own device (one by default, as the issue's load).
+    each sealing with their own device (one by default: the standard load).
     """
     import json
 
