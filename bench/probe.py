@@ -131,7 +131,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--system", choices=["comity", "bare-core", "bare-pubsub"], default="comity")
-    parser.add_argument("--senders", type=int, default=1, help="members sending in each thread")
+    parser.add_argument(
+        "--senders", type=int, choices=range(1, realtime.MEMBERS + 1), default=1, help="members sending in each thread"
+    )
     parser.add_argument(
         "--profile", help="write a py-spy flame graph (.svg) or collapsed stacks (.txt) of the first worker here"
     )
@@ -140,16 +142,9 @@ def main(argv: list[str]) -> None:
     redis = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     realtime.prepare_database(database)
     load = realtime.build_comity_load([args.rate, args.rate], args.seconds, args.senders)
-    env = {
-        "DATABASE_URL": database,
-        "REDIS_URL": redis,
-        "COMITY_DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "COMITY_RATE_PER_SECOND": str(realtime.BENCH_RATE_PER_SOCKET),  # as the benchmark runs them
-    }
-    app = "consult.asgi:application"
+    app, env = "consult.asgi:application", realtime.comity_env(database, redis)
     if args.system != "comity":
-        app, env = "bench.bare:application", {"REDIS_URL": redis, "BENCH_LAYER": args.system.split("-")[1]}
+        app, env = "bench.bare:application", realtime.bare_env(redis, args.system.split("-")[1])
     with realtime.workers(app, 2, env) as urls:
         asyncio.run(probe(args.system, urls, load, args.rate, args.seconds, args.profile))
 

@@ -30,7 +30,7 @@ THREADS, MEMBERS = 10, 5
 P99_LIMIT_MS = 100.0
 CLIENT_ID = re.compile(r'"client_id":"([0-9a-f-]{36})"')
 SETTLE_SECONDS = 1.0  # between a step's set-up and its load (see settle)
-BENCH_RATE_PER_SOCKET = 1000  # frames per second per socket in the benchmarked workers (see main)
+BENCH_RATE_PER_SOCKET = 1000  # frames per second per socket in the benchmarked workers (see comity_env)
 
 
 @dataclass
@@ -111,6 +111,24 @@ def workers(app: str, count: int, env: dict[str, str]) -> Iterator[list[str]]:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+
+
+def comity_env(database: str, redis: str) -> dict[str, str]:
+    """The environment of Comity's benchmarked workers (the benchmark's and the probe's alike)."""
+    return {
+        "DATABASE_URL": database,
+        "REDIS_URL": redis,
+        "COMITY_DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # One sender per thread reaches 120 sends/s at the top of the ladder,
+        # past the per-socket default meant for a person at a keyboard.
+        "COMITY_RATE_PER_SECOND": str(BENCH_RATE_PER_SOCKET),
+    }
+
+
+def bare_env(redis: str, layer: str) -> dict[str, str]:
+    """The environment of the bare relay's workers on channels_redis's ``core`` or ``pubsub`` layer."""
+    return {"REDIS_URL": redis, "BENCH_LAYER": layer}
 
 
 # --- load --------------------------------------------------------------------------
@@ -416,22 +434,13 @@ def main(argv: list[str]) -> dict[str, Any]:
     prepare_database(database)
     print(f"Preparing {THREADS} threads x {MEMBERS} members ({senders} sending) for {len(rates)} steps …", flush=True)
     load = build_comity_load(rates, seconds, senders)
-    env = {
-        "DATABASE_URL": database,
-        "REDIS_URL": redis,
-        "COMITY_DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        # One sender per thread reaches 120 sends/s at the top of the ladder,
-        # past the per-socket default meant for a person at a keyboard.
-        "COMITY_RATE_PER_SECOND": str(BENCH_RATE_PER_SOCKET),
-    }
     runs: dict[str, list[list[Step]]] = {"comity": [], "bare-core": [], "bare-pubsub": []}
     for round_ in range(rounds):
         print(f"Round {round_ + 1}/{rounds}", flush=True)
-        with workers("consult.asgi:application", 2, env) as urls:
+        with workers("consult.asgi:application", 2, comity_env(database, redis)) as urls:
             runs["comity"].append(asyncio.run(run_comity(urls, load, rates, seconds)))
         for layer in ("core", "pubsub"):
-            with workers("bench.bare:application", 2, {"REDIS_URL": redis, "BENCH_LAYER": layer}) as urls:
+            with workers("bench.bare:application", 2, bare_env(redis, layer)) as urls:
                 runs[f"bare-{layer}"].append(asyncio.run(run_bare(urls, layer, load, rates, seconds)))
         if round_ + 1 < rounds:
             # Each round needs fresh threads: a thread's first epoch ends after 1,000 messages.

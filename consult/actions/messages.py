@@ -204,17 +204,22 @@ async def _append_on_known_head(
     if not async_db.available() or moves_workflow(header):
         return None
     known = heads.take(thread_id)
-    for _ in range(HEAD_ATTEMPTS):
+    for attempt in range(1, HEAD_ATTEMPTS + 1):
         if known is None:
             return None
         ack = await _append_on_head(known, user, device, thread_id, envelope, header, client_id)
-        if ack is not None:
+        if ack is not None or attempt == HEAD_ATTEMPTS:  # no head to read after the last try
             return ack
-        current = await async_db.fetch_one(HEAD_SQL, {"thread": thread_id})
-        if current is None or current[1] is None or current[0] == known[0]:
-            return None
-        known = (current[0], bytes(current[1]))
+        known = await _moved_head(thread_id, known)
     return None
+
+
+async def _moved_head(thread_id: str, known: tuple[int, bytes]) -> tuple[int, bytes] | None:
+    """The thread's head now, if another writer moved it past ``known``; else ``None``."""
+    current = await async_db.fetch_one(HEAD_SQL, {"thread": thread_id})
+    if current is None or current[1] is None or current[0] == known[0]:
+        return None
+    return current[0], bytes(current[1])
 
 
 async def _append_on_head(

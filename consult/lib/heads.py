@@ -2,8 +2,9 @@
 
 Each entry is a thread's latest (seq, chain hash) as this process last wrote
 it, read it under the thread's lock or in a subscriber's catch-up, or heard
-of it from the hub (entries appended by other workers). It is never trusted: the append statement moves
-the head only if it is still exactly this one (consult.actions.messages).
+of it from the hub (entries appended by other workers). It is never trusted:
+the append statement moves the head only if it is still exactly this one
+(consult.actions.messages).
 A send takes its thread's guess, so two sends of one thread in one process
 (on different event loops, as in tests) do not both try it; the loser goes
 through the lock.
