@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     # Epochs end after this many messages or this long (DESIGN §4).
     "COMITY_EPOCH_MAX_MESSAGES": 1000,
     "COMITY_EPOCH_MAX_SECONDS": 7 * 24 * 60 * 60,
+    # The longest an invitation may run: a liaison is invited for a limited
+    # time, and a far-off date (year 9999 in a western zone is past what the
+    # database's timestamps hold once in UTC) would make it permanent.
+    "COMITY_INVITATION_MAX_DAYS": 366,
     # How often each worker looks for expired liaison invitations.
     "COMITY_EXPIRY_SWEEP_SECONDS": 1.0,
     # Entries per page for catch-up and history.

@@ -30,7 +30,7 @@ from consult.actions.threads import check_membership_change, do_mark_read
 from consult.conf import comity_settings
 from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
 from consult.lib import envelopes as check
-from consult.lib.access import access_device, access_thread_member
+from consult.lib.access import access_device, access_thread_from_device
 from consult.lib.async_db import in_db_pool
 from consult.lib.canonical import CanonicalJSONError, parse_json
 from consult.lib.entries import head_seq, load_frames
@@ -199,7 +199,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def on_sub(self, frame: dict[str, Any]) -> None:
         thread, after = frame["thread"], check.integer(frame["after"], "after")
-        await in_db_pool(access_thread_member)(self.user, thread)
+        await in_db_pool(access_thread_from_device)(self.user, self.device_id, thread)
         sub = self.subs[thread] = Subscription(thread, after)
         await self.hub.join_thread(thread, self)
         await self._catch_up(sub)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.db import transaction
 
 from consult.actions.exports import access_record
+from consult.actions.threads import end_due_memberships
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, NotFound, TooLarge
 from consult.lib import envelopes as check
@@ -101,6 +102,7 @@ def access_blob(user: User, blob_id: str) -> Blob:
     blob = Blob.objects.filter(pk=key).first()
     if blob is None:
         raise NotFound
+    end_due_memberships(blob.thread_id)
     if not Membership.objects.filter(thread_id=blob.thread_id, user=user, ended_at__isnull=True).exists():
         access_record(user, str(blob.thread_id))  # NotFound unless an exporting supervisor
     return blob

@@ -82,6 +82,12 @@ def do_revoke_device(device: Device) -> None:
     send_event_on_commit(user_group(device.user_id), notify_close(device.user_id, None, f"device:{device.pk}"))
 
 
+def check_device_unrevoked(device: Device) -> None:
+    """Refuse a socket's device revoked since the socket opened: its close event may still be on its way."""
+    if not Device.objects.filter(pk=device.pk, revoked_at__isnull=True).exists():
+        raise NotFound
+
+
 def check_revoke_device(user: User, device_id: str) -> None:
     with transaction.atomic():
         device = Device.objects.select_for_update().filter(pk=device_id, user=user, revoked_at__isnull=True).first()

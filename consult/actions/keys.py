@@ -12,9 +12,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consult.actions.devices import current_records_key
+from consult.actions.devices import check_device_unrevoked, current_records_key
 from consult.actions.records import do_append_entry
-from consult.actions.threads import active_membership, locked_thread
+from consult.actions.threads import active_membership, end_due_memberships, locked_thread
 from consult.exceptions import Conflict, Forbidden, NotFound
 from consult.lib import envelopes as check
 from consult.lib.crypto import b64u
@@ -93,6 +93,8 @@ def check_key_package(user: User, device: Device, thread_id: str, package: Any) 
     if package["sender_device"] != device.pk:
         raise check.fail("package.sender_device", "is not this socket's device")
     check.check_object_signature(package, device.sig_public)
+    check_device_unrevoked(device)
+    end_due_memberships(thread_id)
     with transaction.atomic():
         thread = locked_thread(thread_id)
         signer = active_membership(thread, user.pk)
@@ -121,7 +123,11 @@ def packages_for_device(thread: Thread, device_id: str) -> list[dict[str, Any]]:
 
 
 def check_store_backup_wrap(user: User, data: Any) -> BackupWrap:
-    """Store my epoch-key wrap to my backup key; the first stored wins, repeats are no-ops."""
+    """Store my epoch-key wrap to my backup key; the first stored wins, repeats are no-ops.
+
+    Only a current member stores wraps: a former one holds no use for them,
+    and the answer must not tell them how far the thread's epochs went on.
+    """
     data = check.exact_fields(data, "backup", {"thread", "epoch", "eph", "iv", "ct"})
     thread_id = check.uuid_text(data["thread"], "thread")
     epoch = check.integer(data["epoch"], "epoch", 1)
@@ -130,7 +136,8 @@ def check_store_backup_wrap(user: User, data: Any) -> BackupWrap:
         "iv": data["iv"] if check.binary(data["iv"], "iv", check.IV_BYTES) else "",
         "ct": data["ct"] if check.binary(data["ct"], "ct", check.WRAPPED_KEY_BYTES) else "",
     }
-    thread = Thread.objects.filter(pk=thread_id, memberships__user=user).distinct().first()
+    end_due_memberships(thread_id)
+    thread = Thread.objects.filter(pk=thread_id, memberships__user=user, memberships__ended_at__isnull=True).first()
     if thread is None or epoch > thread.epoch:
         raise NotFound
     try:

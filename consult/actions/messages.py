@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from cases.actions.workflow import check_workflow_message, month_of, moves_workflow
 from cases.models import Case, Side
+from consult.actions.devices import check_device_unrevoked
 from consult.actions.records import announce_entry, do_append_entry, seal_entry
-from consult.actions.threads import active_membership, locked_thread
+from consult.actions.threads import active_membership, end_due_memberships, locked_thread
 from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
 from consult.lib import async_db, heads
@@ -40,46 +41,58 @@ def _ack(entry: Entry, client_id: str) -> Ack:
     return Ack(client_id=client_id, seq=entry.seq, hash=b64u(bytes(entry.hash)))
 
 
-def _check_epoch(thread: Thread, epoch: int) -> None:
-    """Accept only epochs from ``min_epoch`` to the newest; close an epoch that is full or old."""
+def _close_spent_epoch(thread: Thread) -> None:
+    """Close the current epoch once it is full or old: no message is accepted under it again."""
     limits = comity_settings
-    if thread.epoch and (
-        thread.epoch_messages >= limits.COMITY_EPOCH_MAX_MESSAGES
-        or (
-            thread.epoch_started_at
-            and timezone.now() - thread.epoch_started_at > timedelta(seconds=limits.COMITY_EPOCH_MAX_SECONDS)
-        )
-    ):
-        thread.min_epoch = max(thread.min_epoch, thread.epoch + 1)
+    full = thread.epoch_messages >= limits.COMITY_EPOCH_MAX_MESSAGES
+    started = thread.epoch_started_at
+    old = started is not None and timezone.now() - started > timedelta(seconds=limits.COMITY_EPOCH_MAX_SECONDS)
+    if thread.epoch and thread.min_epoch <= thread.epoch and (full or old):
+        thread.min_epoch = thread.epoch + 1
         thread.save(update_fields=["min_epoch"])
+
+
+def _epoch_refusal(thread: Thread, epoch: int) -> Conflict | StaleEpoch | None:
+    """Why a message under ``epoch`` is refused, if it is: only ``min_epoch`` to the newest are open."""
     if epoch > thread.epoch:
-        raise Conflict(f"No key package for epoch {epoch} yet.")
+        return Conflict(f"No key package for epoch {epoch} yet.")
     if epoch < thread.min_epoch:
-        raise StaleEpoch(f"Epoch {epoch} is closed; the current epoch must be at least {thread.min_epoch}.")
+        return StaleEpoch(f"Epoch {epoch} is closed; the current epoch must be at least {thread.min_epoch}.")
+    return None
 
 
 # The one query before a message's writes, on the hot path of every message.
 # It takes the thread's row lock (the record's writer lock) if the sender is a
-# current member, and reads what the send needs next: whether ``client_id`` is
-# already stored (see _first_copy) and, for the workflow rules, the case's
-# parties and the thread's default handling code. Written as SQL because built
-# with the ORM it cost the worker as much CPU as the three queries it replaced.
+# current member whose invitation has not run out, sending from a device not
+# revoked (the socket's device was checked when it opened, but a revocation
+# must hold even if its close event is late). It reads what the send needs
+# next: whether ``client_id`` is already stored (see _first_copy); for the
+# workflow rules, the case's parties and the thread's default handling code;
+# and whether another invitation of the thread is due to end (the send ends it
+# first). Written as SQL because built with the ORM it cost the worker as much
+# CPU as the three queries it replaced.
 LOCK_FOR_SEND_SQL = """
 SELECT {thread_columns},
     EXISTS (SELECT 1 FROM consult_entry WHERE thread_id = thread.id AND client_id = %(client_id)s) AS has_copy,
     (SELECT head_seq FROM consult_thread AS snapshot WHERE snapshot.id = thread.id) AS snapshot_head,
     cases_case.requesting_authority_id,
     cases_case.requested_authority_id,
-    (SELECT code FROM cases_threadhandling WHERE thread_id = thread.id) AS default_handling
+    (SELECT code FROM cases_threadhandling WHERE thread_id = thread.id) AS default_handling,
+    EXISTS (SELECT 1 FROM consult_membership AS due
+        WHERE due.thread_id = thread.id AND due.ended_at IS NULL AND due.expires_at <= %(now)s) AS has_due
 FROM consult_thread AS thread
     JOIN consult_membership AS membership ON membership.thread_id = thread.id
     JOIN cases_case ON cases_case.id = thread.case_id
 WHERE thread.id = %(thread)s AND membership.user_id = %(user)s AND membership.ended_at IS NULL
+    AND (membership.expires_at IS NULL OR membership.expires_at > %(now)s)
+    AND EXISTS (SELECT 1 FROM consult_device AS device
+        WHERE device.id = %(device)s AND device.user_id = membership.user_id AND device.revoked_at IS NULL)
 """
 # Only where the database has row locks: the SQLite demo has none (a write
 # locks the whole file), and the ORM's select_for_update() leaves it out too.
 ROW_LOCK_SQL = "FOR UPDATE OF thread"
 UUID_PARAMETER = models.UUIDField()  # prepares UUIDs as the database stores them (hex text on SQLite)
+NOW_PARAMETER = models.DateTimeField()
 
 
 @functools.cache
@@ -89,18 +102,21 @@ def _lock_for_send_sql(db: str) -> str:
     return LOCK_FOR_SEND_SQL.format(thread_columns=columns) + (ROW_LOCK_SQL if row_locks else "")
 
 
-def _locked_thread_for_send(thread_id: str, user: User, client_id: uuid.UUID) -> Thread:
-    """The thread, locked, if ``user`` is a current member; else :class:`NotFound`."""
+def _locked_thread_for_send(thread_id: str, user: User, device: Device, client_id: uuid.UUID) -> Thread:
+    """The thread, locked, if ``user`` is a current member sending from an unrevoked device; else :class:`NotFound`."""
     ids = {"thread": thread_id, "user": user.pk, "client_id": client_id}
     params = {name: UUID_PARAMETER.get_db_prep_value(value, connection) for name, value in ids.items()}
+    params["device"] = device.pk
+    params["now"] = NOW_PARAMETER.get_db_prep_value(timezone.now(), connection)
     with statement_cursor(connection) as cursor:
         cursor.execute(_lock_for_send_sql(connection.alias), params)
         row = cursor.fetchone()
     if row is None:
         raise NotFound
     thread, extra = from_row(Thread, row, connection.alias)
-    has_copy, snapshot_head, requesting, requested, default_handling = extra
+    has_copy, snapshot_head, requesting, requested, default_handling, has_due = extra
     thread.has_copy, thread.snapshot_head = bool(has_copy), snapshot_head  # type: ignore[attr-defined]
+    thread.has_due = bool(has_due)  # type: ignore[attr-defined]
     thread.default_handling = default_handling  # type: ignore[attr-defined]
     # The workflow rules read only the case's parties: its other fields stay deferred.
     thread.case = Case.from_db(
@@ -128,11 +144,13 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
 # The one statement of a message appended on a known head (PostgreSQL,
 # consult.lib.heads), run on the worker's own connection (consult.lib.async_db)
 # in autocommit. The UPDATE moves the head only if it is still that head and
-# the send passes every check the locked path makes (member, epoch open,
-# client_id new); it takes the thread's row lock like any writer, and a writer
-# that moved the head first makes it match nothing. Then the entry and its
-# workflow item are inserted from the rows it returned. No row back means
-# "take the locked path", which sorts out why (and gives the precise error).
+# the send passes every check the locked path makes (member, device not
+# revoked, epoch open, client_id new, no invitation of the thread due to end:
+# the locked path ends it first). It takes the thread's row lock like any
+# writer, and a writer that moved the head first makes it match nothing. Then
+# the entry and its workflow item are inserted from the rows it returned. No
+# row back means "take the locked path", which sorts out why (and gives the
+# precise error).
 APPEND_ON_HEAD_SQL = """
 WITH head AS (
     UPDATE consult_thread AS thread
@@ -145,6 +163,10 @@ WITH head AS (
         AND EXISTS (SELECT 1 FROM consult_membership AS membership
             WHERE membership.thread_id = thread.id AND membership.user_id = %(user)s::uuid
                 AND membership.ended_at IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM consult_membership AS due
+            WHERE due.thread_id = thread.id AND due.ended_at IS NULL AND due.expires_at <= %(at)s::timestamptz)
+        AND EXISTS (SELECT 1 FROM consult_device AS device
+            WHERE device.id = %(device)s::text AND device.user_id = %(user)s::uuid AND device.revoked_at IS NULL)
         AND NOT EXISTS (SELECT 1 FROM consult_entry AS earlier
             WHERE earlier.thread_id = thread.id AND earlier.client_id = %(client_id)s::uuid)
     RETURNING thread.id, thread.case_id
@@ -253,22 +275,43 @@ async def _append_on_head(
 
 
 def _append_locked(user: User, device: Device, thread_id: str, envelope: Any, header: Any, client_id: uuid.UUID) -> Ack:
-    """Append under the thread's row lock, where retries racing on several workers find the first copy."""
+    """Append under the thread's row lock, where retries racing on several workers find the first copy.
+
+    Invitations of the thread that are due end first, so the record shows
+    the expiry (and its new epoch) before this message. An expiry or an epoch
+    found spent stands even if this send is refused: the refusal is raised
+    once they are committed.
+    """
     with transaction.atomic():
-        thread = _locked_thread_for_send(thread_id, user, client_id)
+        thread = _locked_thread_for_send(thread_id, user, device, client_id)
         first = _first_copy(thread, client_id)
         if first is not None:
             return _ack(first, header["client_id"])
-        _check_epoch(thread, header["epoch"])
-        thread.epoch_messages += 1
-        entry = do_append_entry(
-            thread, "message", envelope, user=user, device=device.pk, epoch=header["epoch"], client_id=client_id,
-            also_save=("epoch_messages",),
-        )  # fmt: skip
-        default_handling = thread.default_handling  # type: ignore[attr-defined]
-        check_workflow_message(user, thread, header, entry, default_handling)  # cases; raising rolls back the entry
+        if thread.has_due:  # type: ignore[attr-defined]
+            end_due_memberships(thread_id)
+            thread = _locked_thread_for_send(thread_id, user, device, client_id)
+        _close_spent_epoch(thread)
+        refusal = _epoch_refusal(thread, header["epoch"])
+        if refusal is None:
+            entry = _append_message(thread, user, device, envelope, header, client_id)
+    if refusal is not None:
+        raise refusal
     heads.remember(thread_id, entry.seq, bytes(entry.hash))
     return _ack(entry, header["client_id"])
+
+
+def _append_message(
+    thread: Thread, user: User, device: Device, envelope: Any, header: Any, client_id: uuid.UUID
+) -> Entry:
+    """The message entry and its workflow item, on the locked ``thread`` whose epoch is open."""
+    thread.epoch_messages += 1
+    entry = do_append_entry(
+        thread, "message", envelope, user=user, device=device.pk, epoch=header["epoch"], client_id=client_id,
+        also_save=("epoch_messages",),
+    )  # fmt: skip
+    default_handling = thread.default_handling  # type: ignore[attr-defined]
+    check_workflow_message(user, thread, header, entry, default_handling)  # cases; raising rolls back the entry
+    return entry
 
 
 def check_send_message(user: User, device: Device, thread_id: str, envelope: Any) -> Ack:
@@ -304,6 +347,8 @@ def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: A
     if receipt["device"] != device.pk:
         raise check.fail("receipt.device", "is not this socket's device")
     check.check_object_signature(receipt, device.sig_public)
+    check_device_unrevoked(device)
+    end_due_memberships(thread_id)
     with transaction.atomic():
         thread = locked_thread(thread_id)
         if active_membership(thread, user.pk) is None:

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from cases.lib.access import access_case
 from cases.models import Case
-from consult.actions.devices import current_records_key
+from consult.actions.devices import check_device_unrevoked, current_records_key
 from consult.actions.records import do_append_entry
+from consult.conf import comity_settings
 from consult.exceptions import BadInput, Conflict, Forbidden, NotFound
 from consult.lib import envelopes as check
 from consult.lib.events import notify_close, send_event_on_commit, user_group
@@ -40,10 +41,10 @@ def check_create_thread(user: User, device: Device, case_id: str, creation: Any)
     """Open a thread from its signed creation; the creator is its first member.
 
     Raises:
-        NotFound: the case is not one ``user`` sees.
+        NotFound: the case is not one ``user`` sees, or the thread id is taken by a thread they never joined.
         BadInput: malformed, wrong case or server key, or a party lacks a records key.
         BadSignature: the creation is not signed by ``device``.
-        Conflict: the client-chosen thread id exists.
+        Conflict: the client-chosen thread id is one of ``user``'s threads.
     """
     case: Case = access_case(user, case_id)
     creation = check.check_creation_shape(creation)
@@ -58,8 +59,11 @@ def check_create_thread(user: User, device: Device, case_id: str, creation: Any)
         if current_records_key(authority_id) is None:
             raise BadInput("Both authorities need a records key before threads can be opened.")
     with transaction.atomic():
-        if Thread.objects.filter(pk=creation["thread"]).exists():
-            raise Conflict("This thread id is taken.")
+        taken = Thread.objects.filter(pk=creation["thread"]).first()
+        if taken is not None:
+            if taken.memberships.filter(user=user).exists():
+                raise Conflict("This thread id is taken.")  # e.g. a creation sent twice
+            raise NotFound  # someone else's thread: its existence is not for this user to learn
         thread = Thread.objects.create(
             id=creation["thread"], case=case, subject=creation["subject"], history=creation["history"],
             created_by=user, head_hash=b"",
@@ -77,11 +81,17 @@ def _may_invite(actor: User, thread: Thread) -> bool:
 
 
 def _check_target(thread: Thread, target: User, expires: dt.datetime | None) -> None:
-    if target.role == User.Role.LIAISON:
-        if expires is None or expires <= timezone.now():
-            raise check.fail("change.expires", "a liaison officer's invitation needs a future expiry")
-    elif target.authority_id not in thread.case.party_ids() or target.role == User.Role.ADMIN:
+    liaison = target.role == User.Role.LIAISON
+    if not liaison and (target.authority_id not in thread.case.party_ids() or target.role == User.Role.ADMIN):
         raise NotFound  # not someone who may ever be in this thread
+    if liaison and expires is None:
+        raise check.fail("change.expires", "a liaison officer's invitation needs a future expiry")
+    if expires is not None:
+        now, longest = timezone.now(), comity_settings.COMITY_INVITATION_MAX_DAYS
+        if expires <= now:
+            raise check.fail("change.expires", "must be in the future")
+        if expires - now > dt.timedelta(days=longest):
+            raise check.fail("change.expires", f"must be at most {longest} days ahead")
 
 
 def check_membership_change(user: User, device: Device, thread_id: str, change: Any) -> int:
@@ -91,15 +101,17 @@ def check_membership_change(user: User, device: Device, thread_id: str, change: 
         raise check.fail("change.sender_device", "is not this socket's device")
     check.check_object_signature(change, device.sig_public)
     expires = check.timestamp(change["expires"], "change.expires")
+    check_device_unrevoked(device)
+    end_due_memberships(thread_id)
     with transaction.atomic():
         thread = locked_thread(thread_id)
         if active_membership(thread, user.pk) is None:
             raise NotFound
-        target = User.objects.filter(pk=change["user"], is_active=True).first()
-        if target is None:
-            raise NotFound
-        current = active_membership(thread, target.pk)
         action = change["action"]
+        target = User.objects.filter(pk=change["user"]).first()
+        if target is None or (action == "add" and not target.is_active):
+            raise NotFound  # a deactivated account may still be removed, so that keys stop going to it
+        current = active_membership(thread, target.pk)
         if action == "leave":
             if target != user:
                 raise check.fail("change.user", "only you can leave for yourself")
@@ -151,6 +163,7 @@ def check_revoke_membership(actor: User, thread_id: str, user_id: str) -> int:
         thread_key = uuid.UUID(str(thread_id))
     except ValueError:
         raise NotFound from None
+    end_due_memberships(thread_key)
     with transaction.atomic():
         thread = Thread.objects.filter(pk=thread_key).select_related("case").first()
         if thread is None or active_membership(thread, actor.pk) is None:
@@ -161,6 +174,19 @@ def check_revoke_membership(actor: User, thread_id: str, user_id: str) -> int:
     if seq is None:
         raise NotFound
     return seq
+
+
+def end_due_memberships(thread_id: uuid.UUID | str) -> None:
+    """End the thread's invitations that have expired, before anyone reads or writes the thread.
+
+    The hub's sweep ends them within seconds, but only on a worker that holds
+    a socket; an officer or liaison using the HTTP API alone would otherwise
+    keep an expired invitation's access until some socket opened. One
+    indexed query when nothing is due.
+    """
+    due = Membership.objects.filter(thread_id=thread_id, ended_at__isnull=True, expires_at__lte=timezone.now())
+    for user_id in due.values_list("user_id", flat=True):
+        do_end_membership_by_server(thread_id, user_id, Membership.End.EXPIRED)
 
 
 def do_expire_due_memberships() -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 ``access_*`` functions fetch an object *and* enforce permission, raising
 :class:`~consult.exceptions.NotFound` for outsiders exactly as for a thing
-that does not exist.
+that does not exist. A thread's expired invitations end (consult.actions.threads)
+before its membership is looked at, so an expired liaison is an outsider at once.
 """
 
 import uuid
@@ -10,6 +11,7 @@ import uuid
 from django.db.models import Q
 
 from cases.lib.access import visible_cases
+from consult.actions.threads import end_due_memberships
 from consult.exceptions import NotFound
 from consult.models import Device, Membership, Thread, User
 
@@ -27,17 +29,24 @@ def is_member(user: User, thread_id: uuid.UUID | str) -> bool:
 
 def access_thread_member(user: User, thread_id: object) -> Thread:
     """A thread ``user`` is a current member of."""
-    thread = Thread.objects.filter(
-        pk=_uuid(thread_id), memberships__user=user, memberships__ended_at__isnull=True
-    ).first()
+    key = _uuid(thread_id)
+    end_due_memberships(key)
+    thread = Thread.objects.filter(pk=key, memberships__user=user, memberships__ended_at__isnull=True).first()
     if thread is None:
         raise NotFound
     return thread
 
 
+def access_thread_from_device(user: User, device_id: str, thread_id: object) -> Thread:
+    """A thread ``user`` is a current member of, asked from a device still unrevoked (a socket's ``sub``)."""
+    access_device(user, device_id)
+    return access_thread_member(user, thread_id)
+
+
 def access_thread(user: User, thread_id: object) -> Thread:
     """A thread ``user`` may see the metadata of: members, and staff who see its case."""
     key = _uuid(thread_id)
+    end_due_memberships(key)
     thread = (
         Thread.objects.filter(pk=key)
         .filter(Q(memberships__user=user, memberships__ended_at__isnull=True) | Q(case__in=visible_cases(user)))

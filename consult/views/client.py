@@ -9,6 +9,7 @@ from typing import Any
 import segno
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Router
 
 from cases.lib.access import access_case
@@ -40,7 +41,9 @@ def _thread_json(thread: Thread, member_of: set[Any]) -> dict[str, Any]:
 @router.get("/threads", summary="Threads of a case I see (?case=), or else the threads I am a member of")
 def list_threads(request: HttpRequest, case: str | None = None) -> list[dict[str, Any]]:
     user = _user(request)
-    mine = set(Membership.objects.filter(user=user, ended_at__isnull=True).values_list("thread_id", flat=True))
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())  # the sweep may not have ended it yet
+    memberships = Membership.objects.filter(unexpired, user=user, ended_at__isnull=True)
+    mine = set(memberships.values_list("thread_id", flat=True))
     if case is not None:
         threads = Thread.objects.filter(case=access_case(user, case))
     else:

@@ -27,7 +27,7 @@ from consult.lib import async_db
 from consult.lib.entries import entry_frame, load_frames
 from consult.lib.events import notify_entry
 from consult.lib.hub import Hub
-from consult.models import Entry, Thread
+from consult.models import Device, Entry, Membership, Thread
 from tests.consult.actions.sending import append_elsewhere, sealed, verify_chain
 from tests.realtime import Peer, World, make_world, open_thread, rotate
 
@@ -155,7 +155,7 @@ async def test_socket_send__after_another_workers_entry_announced_by_the_hub_is_
     await sync_to_async(verify_chain)(thread_id)
 
 
-@pytest.mark.parametrize("change", ["left", "epoch_closed", "epoch_full"])
+@pytest.mark.parametrize("change", ["left", "device_revoked", "epoch_closed", "epoch_full"])
 async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path(world: World, change: str) -> None:
     # Changes made behind the head's back (no entry appended): the one
     # statement must still refuse, and the locked path gives the error.
@@ -166,6 +166,8 @@ async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path
         thread = Thread.objects.filter(pk=thread_id)
         if change == "left":
             thread.get().memberships.update(ended_at=timezone.now())
+        elif change == "device_revoked":  # its close event not yet delivered
+            Device.objects.filter(user=world.fr.user).update(revoked_at=timezone.now())
         elif change == "epoch_closed":
             thread.update(min_epoch=2)
         else:
@@ -173,9 +175,27 @@ async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path
 
     await sync_to_async(change_behind_the_heads_back)()
     before = await Entry.objects.acount()
-    with pytest.raises(NotFound if change == "left" else StaleEpoch):
+    with pytest.raises(NotFound if change in ("left", "device_revoked") else StaleEpoch):
         await send_text(world.fr, thread_id, key)
     assert await Entry.objects.acount() == before
+
+
+async def test_socket_send__an_invitation_due_ends_before_the_message_on_a_known_head(
+    world: World, locked_sends: list[str]
+) -> None:
+    thread_id, key = await opened(world)
+    await send_text(world.fr, thread_id, key)
+
+    def invitation_run_out() -> None:  # no sweep has ended it yet
+        Membership.objects.create(
+            thread_id=thread_id, user=world.liaison.user, joined_seq=1, expires_at=timezone.now() - timedelta(seconds=1)
+        )
+
+    await sync_to_async(invitation_run_out)()
+    with pytest.raises(StaleEpoch):
+        await send_text(world.fr, thread_id, key)
+    kinds = [e.kind async for e in Entry.objects.filter(thread_id=thread_id).order_by("seq")]
+    assert kinds[-2:] == ["message", "expiry"] and len(locked_sends) == 2
 
 
 @pytest.mark.parametrize("who", ["officer", "liaison"])
