@@ -26,7 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from consult.actions.keys import check_key_package
 from consult.actions.messages import check_acknowledgement, send_message
-from consult.actions.threads import check_membership_change, do_mark_read
+from consult.actions.threads import check_mark_read, check_membership_change
 from consult.conf import comity_settings
 from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
 from consult.lib import envelopes as check
@@ -199,7 +199,11 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def on_sub(self, frame: dict[str, Any]) -> None:
         thread, after = frame["thread"], check.integer(frame["after"], "after")
-        await in_db_pool(access_thread_from_device)(self.user, self.device_id, thread)
+        head = (await in_db_pool(access_thread_from_device)(self.user, self.device_id, thread)).head_seq
+        if thread in self.subs:
+            raise check.fail("thread", "is already followed on this socket")
+        if after > head:  # entries up to ``after`` would never be sent
+            raise check.fail("after", f"is past the thread's head ({head})")
         sub = self.subs[thread] = Subscription(thread, after)
         await self.hub.join_thread(thread, self)
         await self._catch_up(sub)
@@ -231,7 +235,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict[str, Any]) -> None:
         thread = self._subscribed(frame["thread"])
         seq = check.integer(frame["seq"], "seq")
-        if await in_db_pool(do_mark_read)(self.user, thread, seq):
+        if await in_db_pool(check_mark_read)(self.user, thread, seq):
             await self._broadcast(thread, {"type": "read", "thread": thread, "user": self.user_id, "seq": seq})
 
     def _subscribed(self, thread: str) -> str:

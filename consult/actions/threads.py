@@ -74,7 +74,7 @@ def check_create_thread(user: User, device: Device, case_id: str, creation: Any)
     return thread
 
 
-def _may_invite(actor: User, thread: Thread) -> bool:
+def may_invite(actor: User, thread: Thread) -> bool:
     """Officers and supervisors of a party manage membership; liaisons only leave."""
     case = thread.case
     return actor.role in (User.Role.OFFICER, User.Role.SUPERVISOR) and actor.authority_id in case.party_ids()
@@ -115,7 +115,7 @@ def check_membership_change(user: User, device: Device, thread_id: str, change: 
         if action == "leave":
             if target != user:
                 raise check.fail("change.user", "only you can leave for yourself")
-        elif not _may_invite(user, thread):
+        elif not may_invite(user, thread):
             raise Forbidden("Only officers and supervisors of the two authorities manage members.")
         elif action == "add":
             if current is not None:
@@ -168,8 +168,12 @@ def check_revoke_membership(actor: User, thread_id: str, user_id: str) -> int:
         thread = Thread.objects.filter(pk=thread_key).select_related("case").first()
         if thread is None or active_membership(thread, actor.pk) is None:
             raise NotFound
-        if not _may_invite(actor, thread):
+        if not may_invite(actor, thread):
             raise Forbidden("Only officers and supervisors of the two authorities revoke invitations.")
+        invitation = active_membership(thread, user_id)
+        if invitation is not None and invitation.expires_at is None:
+            # A member without an end date leaves the record only by a change a device signed.
+            raise Conflict("Only a time-limited invitation is revoked; remove other members with a signed change.")
         seq = do_end_membership_by_server(thread.pk, user_id, Membership.End.REVOKED)
     if seq is None:
         raise NotFound
@@ -223,8 +227,11 @@ def thread_summary(thread: Thread) -> Mapping[str, Any]:
     }
 
 
-def do_mark_read(user: User, thread_id: str, seq: int) -> bool:
+def check_mark_read(user: User, thread_id: str, seq: int) -> bool:
     """Remember how far a member has read (metadata); True if it moved forward."""
+    head = Thread.objects.filter(pk=thread_id).values_list("head_seq", flat=True).first()
+    if head is not None and seq > head:
+        raise check.fail("seq", f"is past the thread's head ({head})")
     return bool(
         Membership.objects.filter(thread_id=thread_id, user=user, ended_at__isnull=True, read_seq__lt=seq).update(
             read_seq=seq

@@ -13,6 +13,8 @@ from django.utils import timezone
 from ninja import Router
 
 from cases.lib.access import access_case
+from consult.actions.threads import may_invite
+from consult.exceptions import Forbidden
 from consult.lib import envelopes as check
 from consult.lib.access import access_thread_member
 from consult.models import Membership, Thread, User
@@ -53,7 +55,10 @@ def list_threads(request: HttpRequest, case: str | None = None) -> list[dict[str
 
 @router.get("/threads/{thread_id}/candidates", summary="People who may be invited to a thread")
 def invite_candidates(request: HttpRequest, thread_id: str) -> list[dict[str, Any]]:
-    thread = access_thread_member(_user(request), thread_id)
+    user = _user(request)
+    thread = access_thread_member(user, thread_id)
+    if not may_invite(user, thread):
+        raise Forbidden("Only officers and supervisors of the two authorities invite.")
     current = Membership.objects.filter(thread=thread, ended_at__isnull=True).values_list("user_id", flat=True)
     parties = Q(authority_id__in=thread.case.party_ids(), role__in=[User.Role.OFFICER, User.Role.SUPERVISOR])
     people = (

@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from cases.lib.access import visible_cases
 from consult.actions.exports import access_record
+from consult.actions.threads import may_invite
 from consult.exceptions import NotFound
 from consult.lib.access import access_thread, is_member
 from consult.models import User
@@ -57,7 +58,8 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
         "thread": thread,
         "case": case if visible_cases(user).filter(pk=case.pk).exists() else None,
         "parties": f"{case.requesting_authority.code} {case.requested_authority.code}",
-        "member": is_member(user, thread.pk),
+        "member": (member := is_member(user, thread.pk)),
+        "may_invite": member and may_invite(user, thread),
         "can_export": user.role == User.Role.SUPERVISOR and user.authority_id in case.party_ids(),
     }
     return render(request, "comity/threads/thread.html", context)

@@ -149,6 +149,35 @@ async def test_bad_frames__error_and_the_socket_stays_usable(world: World, name:
     await ws.disconnect()
 
 
+async def test_sub__twice_or_past_the_head_is_a_bad_frame_and_the_socket_goes_on(world: World) -> None:
+    thread_id, _ = await opened(world)  # head 2: the creation and the first key package
+    ws = await connect(world.fr)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 3})
+    past = await until(ws, "error")
+    assert (past["code"], past["ref"]) == ("bad_frame", "sub") and "head (2)" in past["detail"]
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 2})
+    assert (await until(ws, "synced"))["head"] == 2
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    again = await until(ws, "error")
+    assert (again["code"], again["ref"]) == ("bad_frame", "sub")
+    await ws.send_json_to({"type": "ping"})
+    assert (await until(ws, "pong")) == {"type": "pong"}  # and no entry was sent twice meanwhile
+    await ws.disconnect()
+
+
+async def test_read__past_the_head_is_a_bad_frame_and_not_told_to_anyone(world: World) -> None:
+    thread_id, _ = await opened(world)
+    ws = await connect(world.fr)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    await until(ws, "synced")
+    await ws.send_json_to({"type": "read", "thread": thread_id, "seq": 1_000_000})
+    error = await until(ws, "error")
+    assert (error["code"], error["ref"]) == ("bad_frame", "read")
+    await ws.send_json_to({"type": "read", "thread": thread_id, "seq": 2})
+    assert (await until(ws, "read"))["seq"] == 2
+    await ws.disconnect()
+
+
 async def test_too_large__refused_and_socket_usable(world: World) -> None:
     ws = await connect(world.fr)
     await ws.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * (256 * 1024)}))

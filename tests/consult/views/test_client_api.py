@@ -1,7 +1,12 @@
 """Lists the browser client needs: threads, my devices, people to invite."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from consult.actions.threads import check_membership_change
+from consult.client import build_membership_change
 from tests.helpers import verified_client
 from tests.realtime import World, make_world, open_thread
 
@@ -50,3 +55,17 @@ def test_candidates__party_staff_and_liaisons_but_not_members_or_third_parties(w
     assert str(world.fr_supervisor.user.pk) in users
     assert str(world.fr.user.pk) not in users and str(world.outsider.user.pk) not in users
     assert verified_client(world.de.user).get(f"/api/v1/threads/{thread}/candidates").status_code == 404
+
+
+def test_candidates__not_for_a_liaison_who_cannot_invite(world: World) -> None:
+    """A liaison member learns nothing of who else could be invited: 403, and no invite form on the page."""
+    thread, _ = open_thread(world.fr, world.case)
+    expires = (timezone.now() + timedelta(days=1)).isoformat()
+    change = build_membership_change(
+        world.fr.device, thread=thread, action="add", user=str(world.liaison.user.pk), expires=expires
+    )
+    check_membership_change(world.fr.user, world.fr.server_device(), thread, change)
+    liaison = verified_client(world.liaison.user)
+    assert liaison.get(f"/api/v1/threads/{thread}/candidates").status_code == 403
+    assert 'id="invite"' not in liaison.get(f"/threads/{thread}/").content.decode()
+    assert 'id="invite"' in verified_client(world.fr.user).get(f"/threads/{thread}/").content.decode()

@@ -279,6 +279,17 @@ def test_revoke__officer_revokes_a_liaison_with_a_serverside_expiry_entry(world:
     assert verified_client(world.liaison.user).get(f"/api/v1/threads/{thread_id}").status_code == 404
 
 
+def test_revoke__a_member_without_an_end_date_is_removed_only_by_a_signed_change(world: World) -> None:
+    """Revocation ends invitations; it cannot put the counterpart's officer out unsigned: 409, nothing recorded."""
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    before = stored()
+    response = verified_client(world.fr.user).delete(f"/api/v1/threads/{thread_id}/members/{world.de.user.pk}")
+    assert response.status_code == 409 and response.json()["error"] == "conflict"
+    assert stored() == before
+    assert Membership.objects.get(thread_id=thread_id, user=world.de.user).ended_at is None
+
+
 def test_revoke__a_liaison_cannot_revoke(world: World) -> None:
     """A liaison may leave, not manage members: 403, nothing recorded."""
     thread_id, _ = open_thread(world.fr, world.case)
