@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from consult.actions.accounts import do_create_user
+from consult.actions.auth import do_close_account_sockets
 from consult.models import AuthFailure, Authority, User
 
 
@@ -28,6 +29,8 @@ class UserAdmin(admin.ModelAdmin[User]):
         if change:
             obj.is_staff = obj.role == User.Role.ADMIN
             super().save_model(request, obj, form, change)
+            if "is_active" in form.changed_data and not obj.is_active:
+                do_close_account_sockets(obj)  # HTTP already refuses the account; its sockets close too
         else:
             created = do_create_user(obj.email, obj.display_name, obj.role, obj.authority)
             obj.pk = created.pk

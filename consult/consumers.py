@@ -34,9 +34,10 @@ from consult.lib.access import access_device, access_thread_from_device
 from consult.lib.async_db import in_db_pool
 from consult.lib.canonical import CanonicalJSONError, parse_json
 from consult.lib.entries import head_seq, load_frames
-from consult.lib.events import thread_group
+from consult.lib.events import session_tag, thread_group
 from consult.lib.hub import get_hub
 from consult.lib.ratelimit import TokenBucket
+from consult.lib.ws_auth import session_seconds_left
 
 FRAME_FIELDS = {
     "sub": {"type", "thread", "after"},
@@ -49,9 +50,8 @@ FRAME_FIELDS = {
     "ping": {"type"},
 }
 RECHECK_SECONDS = 0.3  # a second look at the head after subscribing (pub/sub joins are not instant)
-CLOSE_REVOKED = 4403
-
-
+CLOSE_SIGNED_OUT = 4401  # the session ended: signed out, expired, or the account deactivated
+CLOSE_REVOKED = 4403  # a membership ended or the device was revoked
 CLOSE_ABUSE = 4429
 
 
@@ -81,6 +81,8 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.user_id, self.device_id = str(user.pk), self.device.pk
+        self.session_key = self.scope["session"].session_key
+        self.session_tag = session_tag(self.session_key)
         self.subs: dict[str, Subscription] = {}
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.bucket = TokenBucket(comity_settings.COMITY_RATE_PER_SECOND, comity_settings.COMITY_RATE_BURST)
@@ -92,10 +94,13 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         self.writer = asyncio.ensure_future(self._write())
         await self.hub.attach(self)
         self.emit({"type": "hello", "user": self.user_id, "device": self.device_id})
+        self._check_session_at(await in_db_pool(session_seconds_left)(self.session_key, self.user_id))
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "hub"):
             return
+        if hasattr(self, "session_timer"):
+            self.session_timer.cancel()
         for thread in list(self.subs):
             await self._presence(thread, online=False)
         await self.hub.detach(self)
@@ -311,4 +316,19 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             self.emit(frame)
 
     def on_close(self, thread: str | None, reason: str) -> None:
-        self._spawn(self.close(code=CLOSE_REVOKED))
+        signed_out = reason.startswith("session:") or reason == "deactivated"
+        self._spawn(self.close(code=CLOSE_SIGNED_OUT if signed_out else CLOSE_REVOKED))
+
+    # --- the session ------------------------------------------------------------------------
+
+    def _check_session_at(self, seconds: float) -> None:
+        """Look at the session again when it is due to expire; it may have been extended since."""
+
+        async def check() -> None:
+            remaining = await in_db_pool(session_seconds_left)(self.session_key, self.user_id)
+            if remaining <= 0:
+                await self.close(code=CLOSE_SIGNED_OUT)
+            else:
+                self._check_session_at(remaining)
+
+        self.session_timer = asyncio.get_running_loop().call_later(max(seconds, 0), lambda: self._spawn(check()))

@@ -7,6 +7,7 @@ Payloads are small dicts of ids and the entry's own JSON text.
 """
 
 import asyncio
+import hashlib
 import os
 import uuid
 from typing import Any
@@ -22,6 +23,11 @@ def thread_group(thread_id: uuid.UUID | str) -> str:
 
 def user_group(user_id: uuid.UUID | str) -> str:
     return f"user.{uuid.UUID(str(user_id)).hex}"
+
+
+def session_tag(session_key: str | None) -> str:
+    """A name for a session in close events: its key is a credential and never leaves the server's store."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
 def send_now(group: str, payload: dict[str, Any]) -> None:

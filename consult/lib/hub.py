@@ -34,6 +34,7 @@ class Listener(Protocol):
 
     user_id: str
     device_id: str
+    session_tag: str
 
     def on_entry(self, thread: str, seq: int, frame: str) -> None: ...
 
@@ -132,6 +133,8 @@ class Hub:
             for listener in list(self.users.get(message["user"], ())):
                 reason = message["reason"]
                 if reason.startswith("device:") and reason != f"device:{listener.device_id}":
+                    continue
+                if reason.startswith("session:") and reason != f"session:{listener.session_tag}":
                     continue
                 listener.on_close(message["thread"], reason)
 

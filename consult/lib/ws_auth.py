@@ -8,9 +8,11 @@ session and its user once, with Channels' own ``get_user``, and puts both in
 the scope. It then adds what django-otp's middleware does for HTTP: the
 session's verified device must exist, be confirmed and belong to that user.
 Consumers refuse the handshake unless ``scope["otp_verified"]`` is true
-(DESIGN §7).
+(DESIGN §7), and close the socket when its session ends
+(:func:`session_seconds_left`).
 """
 
+from datetime import datetime
 from importlib import import_module
 from typing import Any
 
@@ -19,6 +21,8 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -42,6 +46,23 @@ class _VerifiedSession(BaseMiddleware):
         scope["user"] = await get_user(scope)
         scope["otp_verified"] = await _session_verified(scope)
         return await super().__call__(scope, receive, send)
+
+
+def session_seconds_left(session_key: str | None, user_id: str) -> float:
+    """Seconds until a socket's session expires; 0 once it has, was signed out, or is no longer verified for the user.
+
+    Read from the session store's row, whose expiry moves when the session is
+    saved again, rather than from the cookie age the handshake saw.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    row = store.model.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).first()
+    if row is None:
+        return 0
+    data = store.decode(row.session_data)
+    if str(data.get(SESSION_KEY)) != user_id or not data.get(DEVICE_ID_SESSION_KEY):
+        return 0
+    expires: datetime = row.expire_date
+    return (expires - timezone.now()).total_seconds()
 
 
 def VerifiedSessionMiddleware(inner: Any) -> Any:  # noqa: N802 - reads like the stack it wraps

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from consult.actions import accounts
-from consult.actions.auth import check_not_locked, check_password_login, check_second_factor, do_record_failure
+from consult.actions.auth import (
+    check_not_locked,
+    check_password_login,
+    check_second_factor,
+    do_close_session_sockets,
+    do_record_failure,
+)
 from consult.exceptions import BadInput, InvalidCredentials, LockedOut, NotFound
 from consult.models import AuthFailure, User
 
@@ -98,6 +104,8 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        do_close_session_sockets(request.user, request.session.session_key)  # type: ignore[arg-type]
     auth.logout(request)  # flushes the session: the old key is useless
     return redirect("login")
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as C from '../static/comity/crypto/index.js';
 import { parseMarkdown, parseInline, safeHref } from '../static/comity/ui/markdown.js';
 import { CATALOGUE } from '../static/comity/ui/catalogue.js';
-import { ComitySocket, SocketError } from '../static/comity/transport/socket.js';
+import { CLOSE_REVOKED, CLOSE_SIGNED_OUT, ComitySocket, SocketError } from '../static/comity/transport/socket.js';
 import { Directory } from '../static/comity/ui/directory.js';
 import { ThreadState } from '../static/comity/ui/thread-state.js';
 import { passphraseStrength } from '../static/comity/ui/session.js';
@@ -165,6 +165,22 @@ describe('socket', () => {
     assert.ok(delays[1] > delays[0] && delays[3] > delays[2]);
     assert.ok(Math.max(...delays) <= 30_000);
     socket.stop();
+  });
+
+  test('a revoked membership reconnects; an ended session does not', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5 });
+    socket.start();
+    FakeSocket.all[0].hello();
+    FakeSocket.all[0].close(CLOSE_REVOKED);
+    t.mock.timers.tick(1000);
+    assert.equal(FakeSocket.all.length, 2, 'back to follow the threads it still belongs to');
+    FakeSocket.all[1].hello();
+    FakeSocket.all[1].close(CLOSE_SIGNED_OUT);
+    assert.equal(socket.state, 'closed');
+    t.mock.timers.tick(60_000);
+    assert.equal(FakeSocket.all.length, 2, 'a handshake without a session would only be refused');
   });
 });
 

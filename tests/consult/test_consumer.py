@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 
 from consult.asgi import application
 from consult.client import make_payload, seal_envelope
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
-async def connect(peer: Peer, device_index: int = 0) -> WebsocketCommunicator:
+async def connect(peer: Peer, device_index: int = 0, client: Client | None = None) -> WebsocketCommunicator:
+    """A socket of ``peer``'s, on a session of its own or on ``client``'s."""
+
     def cookie() -> bytes:
-        return f"sessionid={verified_client(peer.user).cookies['sessionid'].value}".encode()
+        return f"sessionid={(client or verified_client(peer.user)).cookies['sessionid'].value}".encode()
 
     headers = [ORIGIN, (b"cookie", await database_sync_to_async(cookie)())]
     ws = WebsocketCommunicator(application, f"/ws/?device={peer.devices[device_index].id}", headers=headers)
@@ -343,3 +346,62 @@ async def test_expiry__sweep_closes_the_liaison_socket_within_five_seconds(world
     )()
     assert kinds[-1] == "expiry"
     await ws.disconnect()
+
+
+# --- the session ----------------------------------------------------------------------
+
+
+async def closed_with(ws: WebsocketCommunicator, timeout: float = 5) -> int:
+    """The close code the socket gets next, skipping any frames before it."""
+    while True:
+        output = await ws.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return int(output["code"])
+
+
+async def test_sign_out__closes_that_sessions_sockets_and_no_other(world: World) -> None:
+    browser = await database_sync_to_async(verified_client)(world.fr.user)
+    signed_out, other_session = await connect(world.fr, client=browser), await connect(world.fr)
+    await database_sync_to_async(browser.post)("/logout/")
+    assert await closed_with(signed_out) == 4401
+    await other_session.send_json_to({"type": "ping"})
+    assert await until(other_session, "pong") == {"type": "pong"}
+    await other_session.disconnect()
+
+
+async def test_deactivation__closes_every_socket_of_the_account(world: World) -> None:
+    from types import SimpleNamespace
+
+    from django.contrib.admin.sites import site
+
+    from consult.admin import UserAdmin
+    from consult.models import User
+
+    sockets = [await connect(world.fr), await connect(world.fr)]
+    colleague = await connect(world.de)
+
+    def deactivate() -> None:
+        world.fr.user.is_active = False
+        form = SimpleNamespace(changed_data=["is_active"])
+        UserAdmin(User, site).save_model(None, world.fr.user, form, change=True)  # type: ignore[arg-type]
+
+    await database_sync_to_async(deactivate)()
+    for ws in sockets:
+        assert await closed_with(ws) == 4401
+    await colleague.send_json_to({"type": "ping"})
+    assert await until(colleague, "pong") == {"type": "pong"}
+    await colleague.disconnect()
+
+
+async def test_session_expiry__closes_the_socket_when_it_comes(world: World) -> None:
+    def expiring_soon() -> Client:
+        browser = verified_client(world.fr.user)
+        session = browser.session
+        session.set_expiry(2)
+        session.save()
+        return browser
+
+    ws = await connect(world.fr, client=await database_sync_to_async(expiring_soon)())
+    started = asyncio.get_running_loop().time()
+    assert await closed_with(ws, timeout=6) == 4401
+    assert 1.5 < asyncio.get_running_loop().time() - started < 5

@@ -16,6 +16,7 @@ export const BACKOFF_MAX_MS = 30_000; // never hammer a server that is down
 export const PING_EVERY_MS = 25_000; // below common proxy idle timeouts (60 s)
 export const PONG_TIMEOUT_MS = 10_000;
 export const CONNECT_TIMEOUT_MS = 10_000; // a handshake (through to `hello`) that takes longer is abandoned
+export const CLOSE_SIGNED_OUT = 4401; // the session ended: signed out, expired, account deactivated
 export const CLOSE_REVOKED = 4403; // device revoked, membership ended (consult/consumers.py)
 export const CLOSE_ABUSE = 4429;
 
@@ -134,6 +135,7 @@ export class ComitySocket extends EventTarget {
       this.outbox.unshift(this.inflight); // sent again, unchanged, on reconnect
       this.inflight = null;
     }
+    if (code === CLOSE_SIGNED_OUT) this.stopped = true; // a new handshake would be refused: sign in again
     if (this.stopped) {
       this.setState('closed');
       return;

@@ -302,7 +302,9 @@ export class ThreadPage {
     const waiting = this.socket.pending;
     el.textContent = state === 'open' ? t('conn.open')
       : state === 'connecting' ? t('conn.connecting')
-        : waiting ? t('conn.offlineQueued', { n: waiting }) : t('conn.offline');
+        : state === 'closed' ? t('conn.signedOut')
+          : waiting ? t('conn.offlineQueued', { n: waiting }) : t('conn.offline');
+    if (state === 'closed') this.composer?.disable(t('conn.signedOut'));
     this.updatePending();
   }
 
