@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consult.actions.devices import check_device_unrevoked, current_records_key
@@ -74,17 +75,33 @@ def _check_full_package(thread: Thread, package: Mapping[str, Any], signer: Memb
             raise check.fail("package.recipients", f"{rid} is not a {kind} recipient")
 
 
-def _check_history_package(thread: Thread, package: Mapping[str, Any]) -> None:
-    """``history``: a past epoch re-wrapped for members' devices (shared history only)."""
+def _check_history_package(thread: Thread, package: Mapping[str, Any], user: User) -> None:
+    """``history``: a past epoch re-wrapped, by a member who held it, for members' devices (shared history only).
+
+    The rules each client applies before trusting such a package (DESIGN §4),
+    so that the record holds none that every client would reject.
+    """
     if thread.history != "shared":
         raise Forbidden("This thread does not share history with newcomers.")
     if not 1 <= package["epoch"] <= thread.epoch:
         raise check.fail("package.epoch", "must be an existing epoch")
+    if package["history"] != thread.history or package["prev"] is not None:
+        raise check.fail("package", "a history package names the thread's policy and no prev")
+    package_entries = Entry.objects.filter(thread=thread, kind="keys", epoch=package["epoch"]).order_by("seq")
+    made_at = package_entries.values_list("seq", flat=True).first() or 0  # the create or rotate
+    held = Membership.objects.filter(thread=thread, user=user, joined_seq__lt=made_at).filter(
+        Q(ended_seq__isnull=True) | Q(ended_seq__gt=made_at)
+    )
+    if not held.exists():
+        raise Forbidden("Only a member who held that epoch may share it.")
     expected = expected_members(thread)
-    devices = {d for ds in expected.values() for d in ds}
-    for recipient in package["recipients"]:
-        if recipient["kind"] != "device" or recipient["id"] not in devices:
-            raise check.fail("package.recipients", "history goes only to current member devices")
+    listed = {m["user"]: set(m["devices"]) for m in package["members"]}
+    if any(user_id not in expected or not devices <= expected[user_id] for user_id, devices in listed.items()):
+        raise check.fail("package.members", "history goes only to current members and their devices")
+    wanted = {d for devices in listed.values() for d in devices}
+    got = [recipient["id"] for recipient in package["recipients"] if recipient["kind"] == "device"]
+    if len(got) != len(package["recipients"]) or len(got) != len(set(got)) or set(got) != wanted:
+        raise check.fail("package.recipients", "history goes to exactly the listed members' devices")
 
 
 def check_key_package(user: User, device: Device, thread_id: str, package: Any) -> Entry:
@@ -101,7 +118,7 @@ def check_key_package(user: User, device: Device, thread_id: str, package: Any) 
         if signer is None:
             raise NotFound
         if package["reason"] == "history":
-            _check_history_package(thread, package)
+            _check_history_package(thread, package, user)
             return do_append_entry(thread, "keys", dict(package), user=user, device=device.pk, epoch=package["epoch"])
         _check_full_package(thread, package, signer)
         entry = do_append_entry(thread, "keys", dict(package), user=user, device=device.pk, epoch=package["epoch"])

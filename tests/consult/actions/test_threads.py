@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from consult.lib.crypto import unb64u
 from consult.lib.entries import entry_item
 from consult.lib.server_key import server_private_key
 from consult.models import Entry, Thread
-from tests.realtime import World, make_world, open_thread, package_recipients, rotate
+from tests.realtime import Peer, World, make_world, open_thread, package_recipients, rotate
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +245,63 @@ def test_create__pins_this_server_key(world: World) -> None:
     with pytest.raises(BadInput):
         check_create_thread(world.fr.user, world.fr.server_device(), str(world.case.pk), creation)
     assert unb64u(creation["sig"])  # it was properly signed; only the key is wrong
+
+
+# --- history packages (shared history) -------------------------------------------------
+
+
+def _history(world: World, thread_id: str, sharer: Peer, key: bytes, for_peer: Peer, **changes: Any) -> Entry:
+    """``sharer`` re-wraps epoch 1 for ``for_peer``'s devices, as the browser does for a newcomer."""
+    from consult.client import Recipient, build_key_package, public_key_from_b64u
+    from consult.models import Device
+
+    devices = list(Device.objects.filter(user=for_peer.user, revoked_at__isnull=True))
+    fields: dict[str, Any] = {
+        "members": {str(for_peer.user.pk): [d.pk for d in devices]},
+        "recipients": [Recipient(d.pk, "device", public_key_from_b64u(d.dh_public)) for d in devices],
+        "prev": None,
+    }
+    fields.update(changes)
+    package = build_key_package(
+        sharer.device, thread=thread_id, epoch=1, reason="history", history="shared", epoch_key=key, **fields
+    )
+    return check_key_package(sharer.user, sharer.server_device(), thread_id, package)
+
+
+def test_history__a_holder_shares_an_epoch_with_a_newcomer(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    rotate(world.fr, thread_id)
+    entry = _history(world, thread_id, world.fr, key, world.de)
+    assert entry.kind == "keys" and entry.epoch == 1
+
+
+def test_history__only_from_someone_who_held_that_epoch(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    rotate(world.fr, thread_id)
+    before = Entry.objects.count()
+    with pytest.raises(Forbidden):
+        _history(world, thread_id, world.de, key, world.de)  # the newcomer never held epoch 1
+    assert Entry.objects.count() == before
+
+
+@pytest.mark.parametrize("fault", ["prev", "another_device", "non_member"])
+def test_history__what_clients_would_reject_is_not_stored(world: World, fault: str) -> None:
+    from consult.client import Recipient, public_key_from_b64u
+
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    rotate(world.fr, thread_id)
+    changes: dict[str, Any] = {}
+    if fault == "prev":
+        changes["prev"] = "A" * 43
+    elif fault == "another_device":  # a member's device, but not one the package's members list names
+        own = world.fr.server_device()
+        changes["recipients"] = [Recipient(own.pk, "device", public_key_from_b64u(own.dh_public))]
+    else:
+        changes["members"] = {str(world.outsider.user.pk): [world.outsider.device.id]}
+    before = Entry.objects.count()
+    with pytest.raises(BadInput):
+        _history(world, thread_id, world.fr, key, world.de, **changes)
+    assert Entry.objects.count() == before
