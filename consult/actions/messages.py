@@ -286,6 +286,9 @@ def _append_locked(user: User, device: Device, thread_id: str, envelope: Any, he
         thread = _locked_thread_for_send(thread_id, user, device, client_id)
         first = _first_copy(thread, client_id)
         if first is not None:
+            if (first.actor_user_id, first.actor_device) != (user.pk, device.pk):
+                # Not a retry: another sender's message holds this client_id, and its ack is theirs.
+                raise Conflict("This client_id is taken by another message; send under a new one.")
             return _ack(first, header["client_id"])
         if thread.has_due:  # type: ignore[attr-defined]
             end_due_memberships(thread_id)

@@ -87,6 +87,15 @@ def test_send__same_client_id_stores_once_and_returns_first_ack(world: World) ->
     assert Entry.objects.filter(thread_id=thread_id, kind="message").count() == 1
 
 
+def test_send__another_members_client_id_is_a_conflict_not_their_ack(world: World) -> None:
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    envelope, _ = send(world.fr, thread_id, key)
+    with pytest.raises(Conflict):
+        send(world.de, thread_id, key, client_id=envelope["header"]["client_id"])
+    assert Entry.objects.filter(thread_id=thread_id, kind="message").count() == 1
+
+
 def test_send__bad_signature_refused_and_nothing_stored(world: World) -> None:
     thread_id, key = open_thread(world.fr, world.case)
     envelope, _ = send(world.fr, thread_id, key)
