@@ -204,9 +204,9 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def on_sub(self, frame: dict[str, Any]) -> None:
         thread, after = frame["thread"], check.integer(frame["after"], "after")
-        head = (await in_db_pool(access_thread_from_device)(self.user, self.device_id, thread)).head_seq
         if thread in self.subs:
             raise check.fail("thread", "is already followed on this socket")
+        head = (await in_db_pool(access_thread_from_device)(self.user, self.device_id, thread)).head_seq
         if after > head:  # entries up to ``after`` would never be sent
             raise check.fail("after", f"is past the thread's head ({head})")
         sub = self.subs[thread] = Subscription(thread, after)

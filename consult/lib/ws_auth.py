@@ -52,7 +52,8 @@ def session_seconds_left(session_key: str | None, user_id: str) -> float:
     """Seconds until a socket's session expires; 0 once it has, was signed out, or is no longer verified for the user.
 
     Read from the session store's row, whose expiry moves when the session is
-    saved again, rather than from the cookie age the handshake saw.
+    saved again, rather than from the cookie age the handshake saw (sessions
+    live in the database, Django's default engine, which Comity keeps).
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     row = store.model.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).first()
