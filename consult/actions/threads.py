@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.lib.access import access_case
@@ -180,6 +181,11 @@ def check_revoke_membership(actor: User, thread_id: str, user_id: str) -> int:
     return seq
 
 
+def _due_memberships() -> "QuerySet[Membership]":
+    """Open memberships whose invitation has run out."""
+    return Membership.objects.filter(ended_at__isnull=True, expires_at__lte=timezone.now())
+
+
 def end_due_memberships(thread_id: uuid.UUID | str) -> None:
     """End the thread's invitations that have expired, before anyone reads or writes the thread.
 
@@ -188,16 +194,14 @@ def end_due_memberships(thread_id: uuid.UUID | str) -> None:
     keep an expired invitation's access until some socket opened. One
     indexed query when nothing is due.
     """
-    due = Membership.objects.filter(thread_id=thread_id, ended_at__isnull=True, expires_at__lte=timezone.now())
-    for user_id in due.values_list("user_id", flat=True):
+    for user_id in _due_memberships().filter(thread_id=thread_id).values_list("user_id", flat=True):
         do_end_membership_by_server(thread_id, user_id, Membership.End.EXPIRED)
 
 
 def do_expire_due_memberships() -> list[tuple[str, str]]:
     """End every membership whose expiry has passed; safe to run on several workers at once."""
     expired = []
-    due = Membership.objects.filter(ended_at__isnull=True, expires_at__lte=timezone.now())
-    for thread_id, user_id in due.values_list("thread_id", "user_id")[:100]:
+    for thread_id, user_id in _due_memberships().values_list("thread_id", "user_id")[:100]:
         if do_end_membership_by_server(thread_id, user_id, Membership.End.EXPIRED) is not None:
             expired.append((str(thread_id), str(user_id)))
     return expired

@@ -14,9 +14,11 @@ from consult.models import Entry
 from tests.realtime import Peer
 
 
-def sealed(peer: Peer, thread_id: str, key: bytes) -> dict[str, Any]:
-    """A text message under the thread's first epoch."""
-    return seal_envelope(peer.device, key, thread=thread_id, epoch=1, kind="text", payload=make_payload("Received?"))
+def sealed(peer: Peer, thread_id: str, key: bytes, epoch: int = 1) -> dict[str, Any]:
+    """A text message under ``epoch``, the thread's first unless told."""
+    return seal_envelope(
+        peer.device, key, thread=thread_id, epoch=epoch, kind="text", payload=make_payload("Received?")
+    )
 
 
 def verify_chain(thread_id: str) -> None:

@@ -17,8 +17,6 @@ from consult.client import (
     build_acknowledgement,
     build_membership_change,
     build_thread_creation,
-    make_payload,
-    seal_envelope,
 )
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, Conflict, NotFound, StaleEpoch
@@ -26,8 +24,9 @@ from consult.lib.access import access_thread_from_device
 from consult.lib.crypto import b64u, random_bytes
 from consult.lib.server_key import server_public_key_b64u
 from consult.models import BackupWrap, Device, Entry, Membership, Thread
+from tests.consult.actions.sending import sealed
 from tests.helpers import assign, make_case, make_user, verified_client
-from tests.realtime import Peer, World, make_peer, make_world, open_thread, rotate
+from tests.realtime import World, make_peer, make_world, open_thread, rotate
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +56,6 @@ def lapse(world: World, thread_id: str) -> None:
     """The liaison's invitation ran out a second ago; no sweep has run since."""
     Membership.objects.filter(thread_id=thread_id, user=world.liaison.user).update(
         expires_at=timezone.now() - timedelta(seconds=1)
-    )
-
-
-def sealed(peer: Peer, thread_id: str, key: bytes, epoch: int | None = None) -> dict[str, Any]:
-    """A text message under ``epoch``, or else under the thread's newest."""
-    epoch = epoch or Thread.objects.get(pk=thread_id).epoch
-    return seal_envelope(
-        peer.device, key, thread=thread_id, epoch=epoch, kind="text", payload=make_payload("Still on?")
     )
 
 
@@ -99,10 +90,10 @@ def test_expired_invitation__a_send_records_the_expiry_first_and_its_epoch_is_st
     thread_id, key = with_liaison(world)
     lapse(world, thread_id)
     with pytest.raises(StaleEpoch):
-        check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key))
+        check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key, 2))
     assert kinds(thread_id)[-1] == "expiry"
     new_key = rotate(world.fr, thread_id)
-    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, new_key))
+    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, new_key, 3))
     assert kinds(thread_id)[-3:] == ["expiry", "keys", "message"]
 
 
@@ -111,7 +102,7 @@ def test_expired_invitation__the_liaison_can_send_nothing(world: World) -> None:
     lapse(world, thread_id)
     with pytest.raises(NotFound):
         check_send_message(
-            world.liaison.user, world.liaison.server_device(), thread_id, sealed(world.liaison, thread_id, key)
+            world.liaison.user, world.liaison.server_device(), thread_id, sealed(world.liaison, thread_id, key, 2)
         )
     assert "message" not in kinds(thread_id)
 
@@ -221,7 +212,7 @@ def test_spent_epoch__stays_closed_after_the_rotation(world: World, spent: str) 
     new_key = rotate(world.fr, thread_id)
     with pytest.raises(StaleEpoch):
         check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key, 1))
-    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, new_key))
+    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, new_key, 2))
 
 
 # --- a thread id someone else holds ------------------------------------------------------
