@@ -104,8 +104,24 @@ def _check_history_package(thread: Thread, package: Mapping[str, Any], user: Use
         raise check.fail("package.recipients", "history goes to exactly the listed members' devices")
 
 
+def _first_copy(thread: Thread, package: Mapping[str, Any]) -> Entry | None:
+    """The entry already holding this very package (a retry whose ack was lost), if any.
+
+    ECDSA signatures are randomised, so an equal ``sig`` from the same device
+    means the same signed package, not a new one with the same contents.
+    """
+    stored = Entry.objects.filter(
+        thread=thread, kind="keys", epoch=package["epoch"], actor_device=package["sender_device"]
+    )
+    return next((entry for entry in stored if json.loads(entry.canonical)["body"]["sig"] == package["sig"]), None)
+
+
 def check_key_package(user: User, device: Device, thread_id: str, package: Any) -> Entry:
-    """Store a signed key package as a ``keys`` entry; start its epoch if new."""
+    """Store a signed key package as a ``keys`` entry; start its epoch if new.
+
+    Sending the same package again returns the entry that holds it and stores
+    nothing, as a repeated ``client_id`` does for messages.
+    """
     package = check.check_package_shape(package, thread_id)
     if package["sender_device"] != device.pk:
         raise check.fail("package.sender_device", "is not this socket's device")
@@ -117,6 +133,9 @@ def check_key_package(user: User, device: Device, thread_id: str, package: Any) 
         signer = active_membership(thread, user.pk)
         if signer is None:
             raise NotFound
+        first = _first_copy(thread, package)
+        if first is not None:
+            return first
         if package["reason"] == "history":
             _check_history_package(thread, package, user)
             return do_append_entry(thread, "keys", dict(package), user=user, device=device.pk, epoch=package["epoch"])

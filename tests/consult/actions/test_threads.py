@@ -295,6 +295,27 @@ def test_history__only_from_someone_who_held_that_epoch(world: World) -> None:
     assert Entry.objects.count() == before
 
 
+def test_keys__the_same_package_again_returns_its_entry(world: World) -> None:
+    """A retry after a lost ack stores nothing, whether the package started an epoch or shared one."""
+    thread_id, key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    rotation = _package(world, thread_id, None)
+    first = check_key_package(world.fr.user, world.fr.server_device(), thread_id, rotation)
+    shared = _history(world, thread_id, world.fr, key, world.de)
+    before = (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch)
+    again = check_key_package(world.fr.user, world.fr.server_device(), thread_id, rotation)
+    shared_again = check_key_package(world.fr.user, world.fr.server_device(), thread_id, item_body(shared))
+    assert (again.seq, bytes(again.hash)) == (first.seq, bytes(first.hash))
+    assert (shared_again.seq, bytes(shared_again.hash)) == (shared.seq, bytes(shared.hash))
+    assert (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch) == before
+    another = _history(world, thread_id, world.fr, key, world.de)  # signed anew: a new package
+    assert another.seq == shared.seq + 1
+
+
+def item_body(entry: Entry) -> Any:
+    return entry_item(entry)["entry"]["body"]
+
+
 @pytest.mark.parametrize("fault", ["prev", "another_device", "non_member"])
 def test_history__what_clients_would_reject_is_not_stored(world: World, fault: str) -> None:
     from consult.client import Recipient, public_key_from_b64u
