@@ -16,7 +16,7 @@ from django_otp import devices_for_user
 
 from consult.actions.auth import check_not_locked, do_record_failure
 from consult.actions.records import do_append_entry
-from consult.actions.threads import locked_thread
+from consult.actions.threads import end_due_memberships, locked_thread
 from consult.exceptions import InvalidCredentials, NotFound
 from consult.lib.bundle import FORMAT
 from consult.lib.entries import entry_item
@@ -56,6 +56,7 @@ def check_export(request: HttpRequest, user: User, thread_id: str, code: str) ->
     """Record the export as an entry and return everything a bundle is built from."""
     thread = access_record(user, thread_id)
     check_fresh_second_factor(request, user, code)
+    end_due_memberships(thread.pk)  # the bundle and its export entry come after any expiry
     with transaction.atomic():
         locked = locked_thread(thread.pk)
         do_append_entry(locked, "export", {"by": str(user.pk), "format": FORMAT}, user=user, device=None)

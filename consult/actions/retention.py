@@ -22,7 +22,7 @@ from django.utils import timezone
 from cases.lib.access import access_case
 from cases.models import Case
 from consult.actions.records import do_append_entry
-from consult.actions.threads import locked_thread
+from consult.actions.threads import end_due_memberships, locked_thread
 from consult.exceptions import BadInput, Conflict, Forbidden, NotFound
 from consult.lib.access import access_thread_member, is_member
 from consult.lib.canonical import canonical_json
@@ -48,6 +48,7 @@ def do_record_case_status(case: Case, user: User | None, before: str, after: str
     """Write a ``status`` entry in every thread of the case (DESIGN §5): the record shows
     when a case closed, reopened, or went on and off legal hold."""
     for thread_id in Thread.objects.filter(case=case).values_list("pk", flat=True):
+        end_due_memberships(thread_id)  # an expiry is recorded before the status that follows it
         thread = locked_thread(thread_id)
         do_append_entry(thread, "status", {"case": str(case.pk), "from": before, "to": after}, user=user, device=None)
 
@@ -151,6 +152,7 @@ def do_purge_thread(thread_id: str, now: datetime) -> int:
     from consult.actions.blobs import blob_path
 
     purged = 0
+    end_due_memberships(thread_id)
     with transaction.atomic():
         thread = locked_thread(thread_id)
         if not purge_due(thread, now):

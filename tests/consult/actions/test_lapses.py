@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from cases.models import Case
 from consult.actions.messages import check_acknowledgement, check_send_message
+from consult.actions.retention import do_purge_expired
 from consult.actions.threads import check_create_thread, check_membership_change, check_revoke_membership
 from consult.client import (
     build_acknowledgement,
@@ -23,9 +25,9 @@ from consult.exceptions import BadInput, Conflict, NotFound, StaleEpoch
 from consult.lib.access import access_thread_from_device
 from consult.lib.crypto import b64u, random_bytes
 from consult.lib.server_key import server_public_key_b64u
-from consult.models import BackupWrap, Device, Entry, Membership, Thread
+from consult.models import Authority, BackupWrap, Device, Entry, Membership, Thread
 from tests.consult.actions.sending import sealed
-from tests.helpers import assign, make_case, make_user, verified_client
+from tests.helpers import add_totp, assign, make_case, make_user, totp_now, verified_client
 from tests.realtime import World, make_peer, make_world, open_thread, rotate
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +107,35 @@ def test_expired_invitation__the_liaison_can_send_nothing(world: World) -> None:
             world.liaison.user, world.liaison.server_device(), thread_id, sealed(world.liaison, thread_id, key, 2)
         )
     assert "message" not in kinds(thread_id)
+
+
+@pytest.mark.parametrize("writer", ["export", "status", "purge"])
+def test_expired_invitation__ends_before_an_entry_the_server_writes_on_its_own(world: World, writer: str) -> None:
+    """An export, a case's status change and a retention purge record the expiry first, and an
+    export's bundle shows the liaison's membership ended."""
+    thread_id, key = with_liaison(world)
+    check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, key, 2))
+    lapse(world, thread_id)
+    if writer == "export":
+        supervisor = world.fr_supervisor.user
+        totp = add_totp(supervisor)
+        bundle = verified_client(supervisor).post(
+            f"/api/v1/threads/{thread_id}/record", {"code": totp_now(totp)}, content_type="application/json"
+        )
+        member = next(m for m in bundle.json()["members"] if m["user"] == str(world.liaison.user.pk))
+        assert member["ended_seq"] is not None
+    elif writer == "status":
+        answer = verified_client(world.fr.user).patch(
+            f"/api/v1/cases/{world.case.pk}", {"status": "decided"}, content_type="application/json"
+        )
+        assert answer.status_code == 200
+    else:
+        Authority.objects.filter(code__in=["FR-MJ", "DE-BFJ"]).update(retention_days=1)
+        Case.objects.filter(pk=world.case.pk).update(
+            status=Case.Status.CLOSED, updated_at=timezone.now() - timedelta(days=2)
+        )
+        assert do_purge_expired() == {thread_id: 1}
+    assert kinds(thread_id)[-2:] == ["expiry", writer]
 
 
 def backup_wrap(thread_id: str, epoch: int) -> dict[str, Any]:
