@@ -25,6 +25,12 @@ class UserAdmin(admin.ModelAdmin[User]):
     fields = ("email", "display_name", "authority", "role", "is_active", "locked_until")
     readonly_fields = ("locked_until",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        # An account acts for one authority for good: its entries and register items name that
+        # authority, and its memberships were granted as a party's officer. Someone who moves to
+        # another authority gets a new account there; this one is deactivated.
+        return ("authority", "locked_until") if obj is not None else ("locked_until",)
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
             obj.is_staff = obj.role == User.Role.ADMIN
