@@ -26,11 +26,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from consult.actions.keys import check_key_package
 from consult.actions.messages import check_acknowledgement, send_message
+from consult.actions.sessions import check_session_device
 from consult.actions.threads import check_mark_read, check_membership_change
 from consult.conf import comity_settings
 from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
 from consult.lib import envelopes as check
-from consult.lib.access import access_device, access_thread_from_device
+from consult.lib.access import access_thread_from_device
 from consult.lib.async_db import in_db_pool
 from consult.lib.canonical import CanonicalJSONError, parse_json
 from consult.lib.entries import head_seq, load_frames
@@ -75,7 +76,8 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             return
         device_ids = parse_qs(self.scope.get("query_string", b"").decode()).get("device", [])
         try:
-            self.device = await in_db_pool(access_device)(user, device_ids[0] if device_ids else "")
+            device_id = device_ids[0] if device_ids else ""
+            self.device = await in_db_pool(check_session_device)(user, device_id, self.scope["session"].session_key)
         except NotFound:
             await self.close()
             return

@@ -6,14 +6,15 @@ The server verifies every certificate it stores and refuses what fails.
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consult.exceptions import BadInput, Conflict, NotFound
 from consult.lib import envelopes as check
-from consult.lib.events import notify_close, send_event_on_commit, user_group
+from consult.lib.events import notify_close, send_event_on_commit, session_tag, user_group
 from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes
-from consult.models import Authority, Device, IdentityKey, RecordsKey, User
+from consult.models import Authority, Device, DeviceSession, IdentityKey, RecordsKey, User
 
 WRAPPED_FIELDS = frozenset({"kdf", "iter", "salt", "iv", "ct"})
 
@@ -31,11 +32,13 @@ def check_wrapped_key(wrapped: Any, field: str) -> dict[str, Any]:
     return dict(wrapped)
 
 
-def check_publish_identity(user: User, data: Mapping[str, Any]) -> IdentityKey:
+def check_publish_identity(user: User, data: Mapping[str, Any], session_key: str | None = None) -> IdentityKey:
     """Publish (or replace) the user's identity and backup keys.
 
     Replacing the identity key revokes every device it certified: their
-    certificates no longer verify, and counterparts must re-verify.
+    certificates no longer verify, and counterparts must re-verify. The
+    session that replaces it (``session_key``) stays signed in to certify a
+    new device.
     """
     data = check.exact_fields(data, "identity", {"identity", "backup", "identity_wrapped", "backup_wrapped"})
     fields = {
@@ -48,7 +51,7 @@ def check_publish_identity(user: User, data: Mapping[str, Any]) -> IdentityKey:
         previous = IdentityKey.objects.select_for_update().filter(user=user).first()
         if previous is not None and previous.identity_public != fields["identity_public"]:
             for device in Device.objects.filter(user=user, revoked_at__isnull=True):
-                do_revoke_device(device)
+                do_revoke_device(device, keep_session=session_key)
         identity, _ = IdentityKey.objects.update_or_create(user=user, defaults=fields)
     return identity
 
@@ -75,11 +78,21 @@ def check_register_device(user: User, data: Mapping[str, Any]) -> Device:
         raise Conflict("This device id is already registered.") from None
 
 
-def do_revoke_device(device: Device) -> None:
-    """Revoke a device; its sockets close and it receives no further keys."""
+def do_revoke_device(device: Device, keep_session: str | None = None) -> None:
+    """Revoke a device; its sockets close, and it receives no further keys.
+
+    The sessions that acted as it end too, but for ``keep_session``, the
+    signed-in user's own doing the revocation.
+    """
     device.revoked_at = timezone.now()
     device.save(update_fields=["revoked_at"])
-    send_event_on_commit(user_group(device.user_id), notify_close(device.user_id, None, f"device:{device.pk}"))
+    group = user_group(device.user_id)
+    send_event_on_commit(group, notify_close(device.user_id, None, f"device:{device.pk}"))
+    bound = DeviceSession.objects.filter(device=device).exclude(session_id=keep_session).values("session_id")
+    sessions = Session.objects.filter(pk__in=bound)
+    for session_key in sessions.values_list("pk", flat=True):
+        send_event_on_commit(group, notify_close(device.user_id, None, f"session:{session_tag(session_key)}"))
+    sessions.delete()
 
 
 def check_device_unrevoked(device: Device) -> None:
@@ -88,12 +101,12 @@ def check_device_unrevoked(device: Device) -> None:
         raise NotFound
 
 
-def check_revoke_device(user: User, device_id: str) -> None:
+def check_revoke_device(user: User, device_id: str, session_key: str | None = None) -> None:
     with transaction.atomic():
         device = Device.objects.select_for_update().filter(pk=device_id, user=user, revoked_at__isnull=True).first()
         if device is None:
             raise NotFound
-        do_revoke_device(device)
+        do_revoke_device(device, keep_session=session_key)
 
 
 def check_publish_records_key(user: User, authority: Authority, data: Mapping[str, Any]) -> RecordsKey:

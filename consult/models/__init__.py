@@ -1,6 +1,6 @@
 from consult.models.auth import AuthFailure, EnrolmentToken
 from consult.models.blobs import Blob
-from consult.models.devices import Device, IdentityKey, RecordsKey
+from consult.models.devices import Device, DeviceSession, IdentityKey, RecordsKey
 from consult.models.entries import BackupWrap, Entry
 from consult.models.people import Authority, User
 from consult.models.retention import LegalHold
@@ -12,6 +12,7 @@ __all__ = [
     "BackupWrap",
     "Blob",
     "Device",
+    "DeviceSession",
     "EnrolmentToken",
     "Entry",
     "IdentityKey",

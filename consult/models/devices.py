@@ -41,6 +41,22 @@ class Device(models.Model):
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
 
+class DeviceSession(models.Model):
+    """A sign-in session that acted as a device: revoking the device ends the session.
+
+    Revocation is for a lost or handed-back browser. Closing its sockets is
+    not enough: its session could still read new entries over HTTP and fetch
+    the epoch-key wraps to the backup key, whose private half that browser
+    holds.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="sessions")
+    session = models.ForeignKey("sessions.Session", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "session"], name="device_session_once")]
+
+
 class RecordsKey(models.Model):
     """An authority's records key: recipient ``records:<code>`` of every package."""
 

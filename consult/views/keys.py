@@ -7,6 +7,7 @@ from ninja import Body, Router
 
 from consult.actions import devices as actions
 from consult.actions.keys import check_store_backup_wrap
+from consult.actions.sessions import do_bind_session
 from consult.exceptions import NotFound
 from consult.lib import envelopes as check
 from consult.lib.access import access_user_keys
@@ -40,7 +41,7 @@ def server_key(request: HttpRequest) -> dict[str, str]:
 
 @router.put("/identity", summary="Publish my identity and backup keys with their wrapped private keys")
 def put_identity(request: HttpRequest, payload: Body[dict[str, Any]]) -> dict[str, str]:
-    identity = actions.check_publish_identity(_user(request), payload)
+    identity = actions.check_publish_identity(_user(request), payload, request.session.session_key)
     return {"identity": identity.identity_public, "backup": identity.backup_public}
 
 
@@ -74,7 +75,9 @@ def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
 
 @router.post("/devices", response={201: dict[str, Any]}, summary="Register this device with its certificate")
 def register_device(request: HttpRequest, payload: Body[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    return 201, _device_json(actions.check_register_device(_user(request), payload))
+    device = actions.check_register_device(_user(request), payload)
+    do_bind_session(request.session.session_key, device)
+    return 201, _device_json(device)
 
 
 @router.get("/devices", summary="My devices, revoked ones included")
@@ -92,7 +95,7 @@ def list_devices(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.delete("/devices/{device_id}", response={204: None}, summary="Revoke one of my devices")
 def revoke_device(request: HttpRequest, device_id: str) -> tuple[int, None]:
-    actions.check_revoke_device(_user(request), device_id)
+    actions.check_revoke_device(_user(request), device_id, request.session.session_key)
     return 204, None
 
 

@@ -6,9 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Body, Router
 
 from consult.actions.keys import packages_for_device
+from consult.actions.sessions import check_session_device
 from consult.actions.threads import check_create_thread, check_revoke_membership, thread_summary
 from consult.lib import envelopes as check
-from consult.lib.access import access_device, access_thread, access_thread_member
+from consult.lib.access import access_thread, access_thread_member
 from consult.lib.entries import entry_item_text
 from consult.models import Entry, User
 
@@ -24,7 +25,8 @@ def _user(request: HttpRequest) -> User:
 @router.post("/cases/{case_id}/threads", response={201: dict[str, Any]}, summary="Open a thread (signed creation)")
 def create_thread(request: HttpRequest, case_id: str, payload: Body[dict[str, Any]]) -> tuple[int, Any]:
     user = _user(request)
-    device = access_device(user, payload.get("sender_device", "") if isinstance(payload, dict) else "")
+    sender = payload.get("sender_device", "") if isinstance(payload, dict) else ""
+    device = check_session_device(user, sender, request.session.session_key)
     thread = check_create_thread(user, device, case_id, payload)
     return 201, thread_summary(thread)
 
@@ -49,7 +51,7 @@ def get_entries(request: HttpRequest, thread_id: str, after: int = 0, limit: int
 def get_keys(request: HttpRequest, thread_id: str, device: str) -> list[dict[str, Any]]:
     user = _user(request)
     thread = access_thread_member(user, thread_id)
-    return packages_for_device(thread, access_device(user, device).pk)
+    return packages_for_device(thread, check_session_device(user, device, request.session.session_key).pk)
 
 
 @router.delete("/threads/{thread_id}/members/{user_id}", summary="Revoke a member's invitation (recorded)")

@@ -369,6 +369,16 @@ async def test_sign_out__closes_that_sessions_sockets_and_no_other(world: World)
     await other_session.disconnect()
 
 
+async def test_device_revocation__signs_out_the_session_whose_socket_used_it(world: World) -> None:
+    from consult.actions.devices import check_revoke_device
+
+    laptop = await database_sync_to_async(verified_client)(world.fr.user)
+    socket = await connect(world.fr, client=laptop)
+    await database_sync_to_async(check_revoke_device)(world.fr.user, world.fr.device.id)
+    assert await closed_with(socket) in (4401, 4403)
+    assert (await database_sync_to_async(laptop.get)("/api/v1/me")).status_code == 401
+
+
 async def test_deactivation__closes_every_socket_of_the_account(world: World) -> None:
     from types import SimpleNamespace
 

@@ -10,11 +10,12 @@ import pytest
 from django.test import Client
 from django.utils.crypto import get_random_string
 
-from consult.client import BackupKey, DeviceCertificate, Identity, public_key_from_b64u
+from consult.client import BackupKey, DeviceCertificate, Identity, build_thread_creation, public_key_from_b64u
 from consult.client import Device as ClientDevice
 from consult.client import RecordsKey as ClientRecordsKey
 from consult.lib.crypto import b64u, ecdsa_verify, generate_private_key, public_key_bytes
 from consult.lib.protocol import server_signed_bytes
+from consult.lib.server_key import server_public_key_b64u
 from consult.models import BackupWrap, Device, IdentityKey, RecordsKey, User
 from tests.helpers import make_authority, make_user, verified_client
 from tests.realtime import Peer, World, make_peer, make_world, opaque_wrapped, open_thread, rotate
@@ -167,6 +168,20 @@ def test_identity__replacing_the_key_revokes_every_device(world: World) -> None:
     assert keys["identity"] == new.public and keys["devices"] == []
 
 
+def test_identity__starting_over_keeps_this_session_and_signs_out_the_old_devices_others(world: World) -> None:
+    """After a lost passphrase the browser replaces the identity, then certifies a new device in the same session."""
+    thread_id, _ = open_thread(world.fr, world.case)
+    here, elsewhere = verified_client(world.fr.user), verified_client(world.fr.user)
+    for session in (here, elsewhere):  # both acted as the old device
+        assert session.get(f"/api/v1/threads/{thread_id}/keys?device={world.fr.device.id}").status_code == 200
+    new = Identity.generate(str(world.fr.user.pk))
+    assert here.put("/api/v1/identity", identity_body(new.public), content_type=JSON).status_code == 200
+    device = ClientDevice.generate(str(world.fr.user.pk))
+    certificate = new.certify_device(device).to_json()
+    assert here.post("/api/v1/devices", certificate, content_type=JSON).status_code == 201
+    assert elsewhere.get("/api/v1/me").status_code == 401
+
+
 def test_identity__republishing_the_same_key_keeps_devices(world: World) -> None:
     """Re-uploading the same identity (e.g. a new passphrase wrap) revokes nothing."""
     client = verified_client(world.fr.user)
@@ -289,6 +304,34 @@ def test_devices__delete_revokes_and_unlists(world: World) -> None:
     listed = verified_client(world.de.user).get(f"/api/v1/users/{world.fr.user.pk}/keys").json()["devices"]
     assert [d["device"] for d in listed] == [world.fr.device.id]
     assert client.delete(f"/api/v1/devices/{second.id}").status_code == 404
+
+
+@pytest.mark.parametrize("acted_as", ["registered", "read its keys", "opened a thread"])
+def test_devices__revoking_one_signs_out_the_sessions_that_acted_as_it(world: World, acted_as: str) -> None:
+    """A lost laptop's session reads no new entries and fetches no backup wraps once its device is revoked."""
+    laptop, desk = verified_client(world.fr.user), verified_client(world.fr.user)
+    device = ClientDevice.generate(str(world.fr.user.pk))
+    certificate = world.fr.identity.certify_device(device).to_json()
+    assert laptop.post("/api/v1/devices", certificate, content_type=JSON).status_code == 201
+    if acted_as == "registered":
+        thread_id, _ = open_thread(world.fr, world.case)
+    else:  # the session registered nothing, but used the device in one of the other ways
+        laptop = verified_client(world.fr.user)
+        if acted_as == "read its keys":
+            thread_id, _ = open_thread(world.fr, world.case)
+            assert laptop.get(f"/api/v1/threads/{thread_id}/keys?device={device.id}").status_code == 200
+        else:
+            thread_id = str(uuid.uuid4())
+            creation = build_thread_creation(
+                device, thread=thread_id, case=str(world.case.pk), subject="Assurances", history="shared",
+                server_key=server_public_key_b64u(),
+            )  # fmt: skip
+            assert laptop.post(f"/api/v1/cases/{world.case.pk}/threads", creation, content_type=JSON).status_code == 201
+    entries, backup = f"/api/v1/threads/{thread_id}/entries", f"/api/v1/key-backup?thread={thread_id}"
+    assert laptop.get(entries).status_code == 200
+    assert desk.delete(f"/api/v1/devices/{device.id}").status_code == 204
+    assert laptop.get(entries).status_code == laptop.get(backup).status_code == 401
+    assert desk.get(entries).status_code == 200  # the session that revoked it acted as no such device
 
 
 def test_devices__deleting_another_users_device_is_not_found(world: World) -> None:
