@@ -3,14 +3,31 @@
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from cases.actions.deadlines import do_recompute_deadlines
 from cases.models import Assignment, Case, Deadline, TreatyLimit, TreatyProfile
+from consult.models import User
+
+
+class AssignmentFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Only officers of the case's two parties are assigned (DESIGN §1 holds in the admin too)."""
+
+    def clean(self) -> None:
+        super().clean()
+        parties = {self.instance.requesting_authority_id, self.instance.requested_authority_id}
+        for form in self.forms:
+            user = form.cleaned_data.get("user")
+            if user is None or form.cleaned_data.get("DELETE"):
+                continue
+            if user.role != User.Role.OFFICER or user.authority_id not in parties:
+                form.add_error("user", "Only officers of the case's two authorities are assigned to it.")
 
 
 class AssignmentInline(admin.TabularInline[Assignment, Case]):
     model = Assignment
+    formset = AssignmentFormSet
     fk_name = "case"
     fields = ("user", "assigned_at")
     readonly_fields = ("assigned_at",)
@@ -37,6 +54,11 @@ class CaseAdmin(admin.ModelAdmin[Case]):
     list_filter = ("kind", "status", "outcome", "legal_basis")
     search_fields = ("requesting_reference", "requested_reference", "interpol_notice")
     inlines = [AssignmentInline, DeadlineInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Case | None = None) -> tuple[str, ...]:
+        # The parties never change once the case exists (docs/decisions.md): its threads' records
+        # keys, memberships and register items all follow from them.
+        return ("requesting_authority", "requested_authority") if obj is not None else ()
 
 
 class TreatyLimitInline(admin.TabularInline[TreatyLimit, TreatyProfile]):

@@ -54,13 +54,11 @@ def open_deadlines(horizon: dt.date) -> QuerySet[Deadline]:
 
 
 def recipients(case: Case) -> list[User]:
-    """The case's assigned officers and both authorities' supervisors, if active."""
+    """The case's assigned officers and both authorities' supervisors, if active: only people of its parties."""
     assigned = Assignment.objects.filter(case=case).values("user_id")
     return list(
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(pk__in=assigned, role=User.Role.OFFICER) | Q(role=User.Role.SUPERVISOR, authority_id__in=case.party_ids())
-        )
+        User.objects.filter(is_active=True, authority_id__in=case.party_ids())
+        .filter(Q(pk__in=assigned, role=User.Role.OFFICER) | Q(role=User.Role.SUPERVISOR))
         .order_by("email")
     )
 
