@@ -87,12 +87,14 @@ def do_revoke_device(device: Device, keep_session: str | None = None) -> None:
     device.revoked_at = timezone.now()
     device.save(update_fields=["revoked_at"])
     group = user_group(device.user_id)
-    send_event_on_commit(group, notify_close(device.user_id, None, f"device:{device.pk}"))
     bound = DeviceSession.objects.filter(device=device).exclude(session_id=keep_session).values("session_id")
     sessions = Session.objects.filter(pk__in=bound)
+    # The sessions' closes go first: their sockets get "signed out" (4401), on which the browser
+    # stops reconnecting, rather than "revoked" (4403), on which it would try again.
     for session_key in sessions.values_list("pk", flat=True):
         send_event_on_commit(group, notify_close(device.user_id, None, f"session:{session_tag(session_key)}"))
     sessions.delete()
+    send_event_on_commit(group, notify_close(device.user_id, None, f"device:{device.pk}"))
 
 
 def check_device_unrevoked(device: Device) -> None:
