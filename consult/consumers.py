@@ -242,7 +242,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict[str, Any]) -> None:
         thread = self._subscribed(frame["thread"])
         seq = check.integer(frame["seq"], "seq")
-        if await in_db_pool(check_mark_read)(self.user, thread, seq):
+        if await in_db_pool(check_mark_read)(self.user, self.device, thread, seq):
             await self._broadcast(thread, {"type": "read", "thread": thread, "user": self.user_id, "seq": seq})
 
     def _subscribed(self, thread: str) -> str:

@@ -231,8 +231,14 @@ def thread_summary(thread: Thread) -> Mapping[str, Any]:
     }
 
 
-def check_mark_read(user: User, thread_id: str, seq: int) -> bool:
-    """Remember how far a member has read (metadata); True if it moved forward."""
+def check_mark_read(user: User, device: Device, thread_id: str, seq: int) -> bool:
+    """Remember how far a member has read (metadata); True if it moved forward.
+
+    Like every other frame but ``typing`` (which touches nothing), it ends
+    the thread's due invitations first and refuses a revoked device.
+    """
+    check_device_unrevoked(device)
+    end_due_memberships(thread_id)
     head = Thread.objects.filter(pk=thread_id).values_list("head_seq", flat=True).first()
     if head is not None and seq > head:
         raise check.fail("seq", f"is past the thread's head ({head})")

@@ -14,7 +14,12 @@ from django.utils import timezone
 from cases.models import Case
 from consult.actions.messages import check_acknowledgement, check_send_message
 from consult.actions.retention import do_purge_expired
-from consult.actions.threads import check_create_thread, check_membership_change, check_revoke_membership
+from consult.actions.threads import (
+    check_create_thread,
+    check_mark_read,
+    check_membership_change,
+    check_revoke_membership,
+)
 from consult.client import (
     build_acknowledgement,
     build_membership_change,
@@ -97,6 +102,15 @@ def test_expired_invitation__a_send_records_the_expiry_first_and_its_epoch_is_st
     new_key = rotate(world.fr, thread_id)
     check_send_message(world.fr.user, world.fr.server_device(), thread_id, sealed(world.fr, thread_id, new_key, 3))
     assert kinds(thread_id)[-3:] == ["expiry", "keys", "message"]
+
+
+def test_expired_invitation__a_read_marker_records_the_expiry_and_moves_nothing(world: World) -> None:
+    thread_id, _ = with_liaison(world)
+    lapse(world, thread_id)
+    head = Thread.objects.get(pk=thread_id).head_seq
+    assert check_mark_read(world.liaison.user, world.liaison.server_device(), thread_id, head) is False
+    assert kinds(thread_id)[-1] == "expiry"
+    assert Membership.objects.get(thread_id=thread_id, user=world.liaison.user).read_seq < head
 
 
 def test_expired_invitation__the_liaison_can_send_nothing(world: World) -> None:
@@ -222,7 +236,10 @@ def test_revoked_device__refused_everywhere_before_its_close_event_arrives(world
         check_acknowledgement(world.fr.user, socket_device, thread_id, receipt)
     with pytest.raises(NotFound):
         access_thread_from_device(world.fr.user, socket_device.pk, thread_id)
+    with pytest.raises(NotFound):
+        check_mark_read(world.fr.user, socket_device, thread_id, head.seq)
     assert kinds(thread_id) == before
+    assert Membership.objects.get(thread_id=thread_id, user=world.fr.user).read_seq < head.seq
 
 
 # --- a spent epoch ----------------------------------------------------------------------
