@@ -4,6 +4,7 @@ import contextlib
 
 from django.db import IntegrityError, transaction
 
+from consult.actions.devices import check_device_unrevoked
 from consult.lib.access import access_device
 from consult.models import Device, DeviceSession, User
 
@@ -21,4 +22,6 @@ def check_session_device(user: User, device_id: object, session_key: str | None)
     """One of ``user``'s unrevoked devices, which this session now acts as."""
     device = access_device(user, device_id)
     do_bind_session(session_key, device)
+    # Checked again once bound: a revocation committed between the two found no binding to end.
+    check_device_unrevoked(device)
     return device

@@ -242,6 +242,26 @@ def test_revoked_device__refused_everywhere_before_its_close_event_arrives(world
     assert Membership.objects.get(thread_id=thread_id, user=world.fr.user).read_seq < head.seq
 
 
+def test_revoked_device__a_revocation_between_a_sessions_check_and_its_binding_is_not_missed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revocation found no binding to end, so the binding session must not get the device either."""
+    from consult.actions import sessions
+    from consult.actions.devices import check_revoke_device
+
+    session_key = verified_client(world.fr.user).session.session_key
+    found = sessions.access_device
+
+    def found_then_revoked_elsewhere(user: Any, device_id: object) -> Device:
+        device = found(user, device_id)
+        check_revoke_device(user, str(device_id))  # another request, committed in between
+        return device
+
+    monkeypatch.setattr(sessions, "access_device", found_then_revoked_elsewhere)
+    with pytest.raises(NotFound):
+        sessions.check_session_device(world.fr.user, world.fr.device.id, session_key)
+
+
 # --- a spent epoch ----------------------------------------------------------------------
 
 
