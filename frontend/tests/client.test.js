@@ -40,6 +40,16 @@ describe('markdown subset', () => {
     parseMarkdown('**a** *b* `c` [d](https://e) '.repeat(20000));
     assert.ok(Date.now() - started < 2000);
   });
+
+  test('a frame of unclosed link openers parses in linear time, not frozen for seconds', () => {
+    // 190,000 characters fit in one frame; tried again at every opener, a scan to the line's end was quadratic.
+    for (const hostile of ['['.repeat(190000), '[a]('.repeat(47500), '[a](b'.repeat(38000)]) {
+      const started = Date.now();
+      const blocks = parseMarkdown(hostile);
+      assert.ok(Date.now() - started < 1000, `${hostile.slice(0, 5)}… took ${Date.now() - started} ms`);
+      assert.equal(/** @type {any} */ (blocks[0]).children.map((/** @type {any} */ n) => n.text).join(''), hostile);
+    }
+  });
 });
 
 describe('string catalogue', () => {

@@ -141,7 +141,9 @@ const INLINE = {
   strongUnder: /__(?=\S)([^_]*?\S)__/y,
   emStar: /\*(?=[^\s*])([^*]*?[^\s*])?\*/y,
   emUnder: /_(?=[^\s_])([^_]*?[^\s_])?_(?![A-Za-z0-9])/y,
-  link: /\[([^\]]+)\]\(([^)\s]+)\)/y,
+  // Neither part may hold its own opener, so a failed try stops at the next one: retried at
+  // every "[" of a line, a scan to the line's end was quadratic (a frame of "[" froze readers).
+  link: /\[([^[\]]+)\]\(([^()\s]+)\)/y,
   bare: /(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])/iy,
 };
 
