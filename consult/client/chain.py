@@ -91,8 +91,11 @@ def _verify_item(
         raise ChainError(seq, "hash does not match the entry and its predecessor")
     if not ecdsa_verify(server_key, signature, server_signed_bytes(thread, seq, computed)):
         raise ChainError(seq, "server signature does not verify")
-    # The thread creation pins the server key (DESIGN §4), so a history
-    # re-signed with another key fails here, as in the browser's verifyChain.
+    # The thread creation pins the server key (DESIGN §4): a history re-signed
+    # with another key fails here when ``server_key`` was known beforehand. A
+    # caller that took the key from the server itself must also check the
+    # creation's device signature (as the browser and the bundle verifier do),
+    # since a forger would rewrite the pin too.
     body = entry.get("body")
     if entry.get("kind") == "create" and (
         not isinstance(body, dict) or body.get("server_key") != b64u(public_key_bytes(server_key))

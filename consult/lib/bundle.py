@@ -143,6 +143,8 @@ def _verify_chain(bundle: Bundle, summary: Summary) -> dict[int, str]:
     manifest, thread = bundle.manifest, str(bundle.manifest.get("thread", {}).get("id"))
     server_key = str(manifest.get("server_key"))
     previous, hashes = genesis_hash(thread), {}
+    purged_seqs: set[int] = set()
+    recorded_purges: set[Any] = set()
     for index, item in enumerate(bundle.items, start=1):
         entry = item.get("entry")
         if not isinstance(entry, dict) or entry.get("seq") != index or item.get("seq") != index:
@@ -155,8 +157,9 @@ def _verify_chain(bundle: Bundle, summary: Summary) -> dict[int, str]:
             claimed, signature = unb64u(str(item.get("hash"))), item.get("server_sig")
         except (CryptoError, CanonicalJSONError, TypeError) as exc:
             raise BundleError(f"entry {index}: malformed ({exc})") from None
-        if purged and "ct" in (entry.get("body") or {}):
-            raise BundleError(f"entry {index}: claims a purge but still carries content")
+        if purged and (entry.get("kind") != "message" or "ct" in (entry.get("body") or {}) or len(digest) != 32):
+            # Only a message's content is ever dropped; a digest anywhere else would let the entry be rewritten.
+            raise BundleError(f"entry {index}: claims a purge but is not a message whose content is gone")
         computed = sha256(previous + digest)
         if claimed != computed:
             raise BundleError(f"entry {index}: hash does not match its content and predecessor")
@@ -166,8 +169,15 @@ def _verify_chain(bundle: Bundle, summary: Summary) -> dict[int, str]:
         _check_entry_signature(manifest, index, entry, purged)
         previous, hashes[index] = computed, b64u(computed)
         summary.purged += purged
+        purged_seqs.update([index] if purged else ())
+        if entry.get("kind") == "purge" and isinstance(entry.get("body"), dict):
+            recorded_purges.add(entry["body"].get("seq"))
         summary.first_at = summary.first_at or entry.get("at")
         summary.last_at = entry.get("at")
+    unrecorded = sorted(purged_seqs - recorded_purges)
+    if unrecorded:
+        # A message without its content and no purge entry for it would hide a rewrite of what remains.
+        raise BundleError(f"entry {unrecorded[0]}: its content is gone but no purge entry records that")
     summary.entries = len(bundle.items)
     return hashes
 

@@ -201,6 +201,33 @@ def _edit_manifest(files: dict[str, bytes]) -> None:
     files["manifest.json"] = json.dumps(manifest).encode()
 
 
+def _digest_of(entry: dict) -> str:  # type: ignore[type-arg]
+    from consult.lib.canonical import canonical_json
+    from consult.lib.crypto import b64u, sha256
+
+    return b64u(sha256(canonical_json(entry)))
+
+
+def _rewrite_behind_a_digest(files: dict[str, bytes]) -> None:
+    """The last entry (the export) keeps its link through a digest while its content is rewritten."""
+    lines = _lines(files)
+    last = lines[-1]
+    last["digest"] = _digest_of(last["entry"])
+    last["entry"]["body"]["by"], last["entry"]["at"] = "someone else", "2020-01-01T00:00:00.000Z"
+    _put_lines(files, lines)
+
+
+def _purge_without_a_purge_entry(files: dict[str, bytes]) -> None:
+    """A message's content is dropped, with no purge in the record, and what remains is rewritten."""
+    lines = _lines(files)
+    message = next(line for line in lines if line["entry"]["kind"] == "message")
+    message["digest"] = _digest_of(message["entry"])
+    message.pop("payload", None)
+    del message["entry"]["body"]["ct"]
+    message["entry"]["at"] = "2020-01-01T00:00:00.000Z"
+    _put_lines(files, lines)
+
+
 TAMPERING = {
     "changed byte": (_change_byte, "entry 5: hash"),
     "dropped entry": (_drop_entry, "entry 6: missing"),
@@ -212,6 +239,8 @@ TAMPERING = {
     "truncated file": (_truncate_file, "SHA-256 does not match"),
     "removed acknowledgement": (_remove_acknowledgement, "missing, out of order"),
     "edited manifest": (_edit_manifest, "manifest (exporter's signature)"),
+    "entry rewritten behind a digest": (_rewrite_behind_a_digest, "claims a purge but is not a message"),
+    "purge that no entry records": (_purge_without_a_purge_entry, "no purge entry records that"),
 }
 
 
