@@ -11,9 +11,10 @@ import uuid
 from django.db.models import Q
 
 from cases.lib.access import visible_cases
+from cases.models import Case
 from consult.actions.threads import end_due_memberships
 from consult.exceptions import NotFound
-from consult.models import Device, Membership, Thread, User
+from consult.models import Device, Membership, RecordsKey, Thread, User
 
 
 def _uuid(value: object) -> uuid.UUID:
@@ -67,16 +68,25 @@ def access_device(user: User, device_id: object) -> Device:
 
 
 def access_user_keys(viewer: User, user_id: object) -> User:
-    """A user whose public keys ``viewer`` may fetch to include them in a thread.
+    """A user whose public keys ``viewer`` may fetch to include them in a thread, or to check a records key.
 
     Colleagues of the same authority, people ``viewer`` shares a thread with,
     staff of a counterpart in a case ``viewer`` sees, and liaison officers
-    (whom any officer may invite).
+    (whom any officer may invite). Also, even once deactivated, whoever
+    certified the current records key of a party to a thread ``viewer`` is
+    in or a case ``viewer`` sees: every epoch key is wrapped to that key, so
+    each client checks its certificate first.
     """
-    target = User.objects.filter(pk=_uuid(user_id), is_active=True).select_related("authority").first()
+    target = User.objects.filter(pk=_uuid(user_id)).select_related("authority").first()
     if target is None or viewer.authority_id is None:
         raise NotFound
+    if not target.is_active:
+        if _certifies_records_key_for(target, viewer):
+            return target
+        raise NotFound
     if target.authority_id == viewer.authority_id or target.role == User.Role.LIAISON:
+        return target
+    if _certifies_records_key_for(target, viewer):
         return target
     shared_thread = Membership.objects.filter(
         user=target, ended_at__isnull=True, thread__memberships__user=viewer, thread__memberships__ended_at__isnull=True
@@ -87,3 +97,11 @@ def access_user_keys(viewer: User, user_id: object) -> User:
     if shared_thread or counterpart.exists():
         return target
     raise NotFound
+
+
+def _certifies_records_key_for(certifier: User, viewer: User) -> bool:
+    """Whether ``certifier`` certified the current records key of a party whose case ``viewer`` works on."""
+    certified = RecordsKey.objects.filter(certified_by=certifier, retired_at__isnull=True).values("authority_id")
+    party = Q(requesting_authority_id__in=certified) | Q(requested_authority_id__in=certified)
+    in_thread = Membership.objects.filter(user=viewer, ended_at__isnull=True).values("thread__case_id")
+    return Case.objects.filter(party, pk__in=in_thread).exists() or visible_cases(viewer).filter(party).exists()

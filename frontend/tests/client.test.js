@@ -381,3 +381,36 @@ describe('thread state', () => {
     assert.equal((await texts(bob)).at(-1), '(signature)');
   });
 });
+
+describe('records keys', () => {
+  /**
+   * What a thread page makes of the records key the server serves, with the directory it has.
+   * @param {object} served
+   * @param {object | null} certifier
+   */
+  async function recordsKeyOf(served, certifier) {
+    const { ThreadPage } = await import('../static/comity/ui/thread-page.js');
+    const saved = globalThis.fetch;
+    globalThis.fetch = async () => new Response(JSON.stringify(served), { status: 200 });
+    try {
+      const page = { records: new Map(), directory: { user: async () => certifier } };
+      return await ThreadPage.prototype.recordsKey.call(page, 'FR-MJ');
+    } finally {
+      globalThis.fetch = saved;
+    }
+  }
+
+  test('is used only when a certifier of that authority is known and signed it', async () => {
+    const supervisor = await C.generateKeyPair('ecdsa');
+    const identity = await C.publicKeyB64u(supervisor.publicKey);
+    const dh = await C.publicKeyB64u((await C.generateKeyPair('ecdh')).publicKey);
+    const fields = { authority: 'FR-MJ', certified_by: 'sup', dh };
+    const served = { id: 'records:FR-MJ', ...fields, certificate: await C.certifyRecordsKey(supervisor.privateKey, fields) };
+    const ofFrance = { identity, authority: 'FR-MJ' };
+    assert.deepEqual(await recordsKeyOf(served, ofFrance), { id: 'records:FR-MJ', dh });
+    await assert.rejects(recordsKeyOf(served, null)); // a certifier the server does not show: no pass
+    await assert.rejects(recordsKeyOf(served, { identity: null, authority: 'FR-MJ' }));
+    await assert.rejects(recordsKeyOf(served, { identity, authority: 'DE-BFJ' })); // someone of another authority
+    await assert.rejects(recordsKeyOf({ ...served, certificate: 'AAAA' }, ofFrance));
+  });
+});

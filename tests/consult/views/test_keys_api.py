@@ -413,6 +413,31 @@ def test_user_keys__a_shared_thread_makes_a_member_visible(world: World) -> None
     assert client.get(f"/api/v1/users/{world.fr.user.pk}/keys").json()["identity"] == world.fr.identity.public
 
 
+def test_user_keys__the_certifier_of_a_partys_records_key_is_visible_to_a_threads_members(world: World) -> None:
+    """Clients check a records key's certificate before wrapping to it: a liaison, and anyone after the
+    certifying supervisor's account is closed, can still fetch that supervisor's identity key."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consult.actions.threads import check_membership_change
+    from consult.client import build_membership_change
+
+    certifier = f"/api/v1/users/{world.de_supervisor.user.pk}/keys"
+    liaison = verified_client(world.liaison.user)
+    assert liaison.get(certifier).status_code == 404  # no thread of that case yet
+    thread_id, _ = open_thread(world.fr, world.case)
+    expires = (timezone.now() + timedelta(days=1)).isoformat()
+    change = build_membership_change(
+        world.fr.device, thread=thread_id, action="add", user=str(world.liaison.user.pk), expires=expires
+    )
+    check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+    assert liaison.get(certifier).json()["identity"] == world.de_supervisor.identity.public
+    User.objects.filter(pk=world.de_supervisor.user.pk).update(is_active=False)
+    assert verified_client(world.fr.user).get(certifier).json()["authority"] == "DE-BFJ"
+    assert verified_client(world.outsider.user).get(certifier).status_code == 404
+
+
 # --- records keys --------------------------------------------------------------
 
 

@@ -205,13 +205,14 @@ export class ThreadPage {
     if (!pending) {
       pending = (async () => {
         const key = await get(`authorities/${encodeURIComponent(code)}/records-key`);
+        // Every epoch key is wrapped to this key: it is used only once someone of that authority
+        // is shown to have certified it. A certifier the server cannot name is a refusal, not a pass.
         const certifier = await this.directory.user(key.certified_by);
-        if (certifier?.identity) {
-          const fields = { authority: code, certified_by: key.certified_by, dh: key.dh };
-          if (!(await C.verifyRecordsCertificate(certifier.identity, fields, key.certificate))) {
-            throw new Error(t('records.badCertificate', { code }));
-          }
-        }
+        const fields = { authority: code, certified_by: key.certified_by, dh: key.dh };
+        const certified = Boolean(certifier?.identity) && certifier?.authority === code
+          && await C.verifyRecordsCertificate(/** @type {string} */ (certifier?.identity), fields, key.certificate)
+            .catch(() => false);
+        if (!certified) throw new Error(t('records.badCertificate', { code }));
         return { id: key.id, dh: key.dh };
       })();
       this.records.set(code, pending);
