@@ -245,8 +245,9 @@ async function scene(/** @type {'shared' | 'from_join'} */ history) {
   const serverKey = await C.publicKeyB64u(server.publicKey);
   const a = await makeUser('0a000000-0000-4000-8000-00000000000a', 'FR-MJ');
   const b = await makeUser('0b000000-0000-4000-8000-00000000000b', 'DE-BFJ');
+  const x = await makeUser('0e000000-0000-4000-8000-00000000000e', 'IT-MG'); // never a member
   const records = { 'FR-MJ': await C.generateKeyPair('ecdh'), 'DE-BFJ': await C.generateKeyPair('ecdh') };
-  const users = new Map([[a.id, a.keys], [b.id, b.keys]]);
+  const users = new Map([[a.id, a.keys], [b.id, b.keys], [x.id, x.keys]]);
   const stateOf = async (/** @type {any} */ user) => new ThreadState({
     thread: THREAD, parties: ['FR-MJ', 'DE-BFJ'], me: user.me, serverKey,
     directory: new Directory({ me: user.id, fetchUser: async (id) => users.get(id), loadVerified: async () => undefined, saveVerified: async () => {} }),
@@ -269,7 +270,7 @@ async function scene(/** @type {'shared' | 'from_join'} */ history) {
   for (const pkg of await alice.historyFor(b.id)) await record.append('keys', pkg, a);
   const late = await alice.seal('text', {}, { text: 'after B joined', reply_to: null, edits: null, files: [] });
   await record.append('message', late, a);
-  return { a, b, alice, record, stateOf, records };
+  return { a, b, x, alice, record, stateOf, records };
 }
 
 /** @param {ThreadState} state */
@@ -379,6 +380,40 @@ describe('thread state', () => {
     const bob = await stateOf(b);
     await bob.ingest(record.items);
     assert.equal((await texts(bob)).at(-1), '(signature)');
+  });
+});
+
+describe('what a compromised server might append', () => {
+  const FORGED_ADDS = {
+    'an add whose signature does not verify': async (/** @type {any} */ a, /** @type {any} */ x) => [
+      { v: 1, thread: THREAD, action: 'add', user: x.id, expires: null, sender_device: a.device, sig: C.b64uEncode(new Uint8Array(64)) }, a],
+    'an add signed by someone who is no member': async (/** @type {any} */ _a, /** @type {any} */ x) => [
+      await C.signObject({ v: 1, thread: THREAD, action: 'add', user: x.id, expires: null, sender_device: x.device }, x.sig.privateKey), x],
+  };
+  for (const [name, forge] of Object.entries(FORGED_ADDS)) {
+    test(`${name} breaks the record, and no key ever goes to the person it names`, async () => {
+      const { a, x, alice, record } = await scene('shared');
+      await alice.ingest(record.items);
+      const [change, actor] = await forge(a, x);
+      await record.append('member', change, actor);
+      await record.append('message', await alice.seal('text', {}, { text: 'after', reply_to: null, edits: null, files: [] }), a);
+      await alice.ingest(record.items);
+      assert.equal(alice.broken?.reason, 'member');
+      assert.equal(alice.broken?.seq, record.items.length - 1);
+      assert.ok(!alice.members.has(x.id));
+      assert.equal(alice.items.at(-1)?.kind, 'member'); // nothing after the forgery is applied
+    });
+  }
+
+  test('a second thread creation changes neither the subject nor the history policy', async () => {
+    const { a, alice, record } = await scene('from_join');
+    await alice.ingest(record.items);
+    const pinned = record.items[0].entry.body.server_key; // the chain's own pin check lets it through
+    const again = await C.signObject({ v: 1, thread: THREAD, case: 'c', subject: 'Other', history: 'shared', server_key: pinned, sender_device: a.device }, a.sig.privateKey);
+    await record.append('create', again, a);
+    await alice.ingest(record.items);
+    assert.deepEqual([alice.history, alice.subject], ['from_join', 'S']);
+    assert.match(String(alice.items.at(-1)?.problem), /first entry/);
   });
 });
 

@@ -105,6 +105,7 @@ export class ThreadState {
     const applied = [];
     for (const chainItem of good) {
       applied.push(await this.apply(chainItem));
+      if (this.broken) return applied; // a forged membership change: nothing after it is applied
     }
     this.head = result.head;
     if (!result.ok) this.broken = { seq: result.seq, reason: result.reason, detail: result.detail };
@@ -162,11 +163,13 @@ export class ThreadState {
    * @param {any} creation
    */
   async applyCreate(item, creation) {
+    // Only the first entry sets the subject and the history policy: a later "create" would
+    // otherwise turn a from_join thread into one that re-wraps past keys for every newcomer.
+    if (item.seq !== 1 || creation.thread !== this.thread) throw new Error('the thread creation is not this thread\'s first entry');
     this.subject = String(creation.subject ?? '');
     this.history = creation.history === 'from_join' ? 'from_join' : 'shared';
     this.creator = String(item.actor.user);
     const keys = await this.directory.device(item.actor.user, creation.sender_device);
-    if (item.seq !== 1 || creation.thread !== this.thread) throw new Error('the thread creation is not this thread\'s first entry');
     if (!keys) throw new Error('the creating device is not certified');
     if (!(await C.verifyObject(creation, keys.sig))) throw new Error('the thread creation signature does not verify');
     this.members.set(this.creator, { joinedSeq: item.seq, expires: null });
@@ -186,7 +189,14 @@ export class ThreadState {
     else if (!(await C.verifyObject(change, keys.sig))) problem = 'the change signature does not verify';
     else if (!this.members.has(actor)) problem = 'the actor is not a member';
     else if (change.action === 'leave' && change.user !== actor) problem = 'only members leave for themselves';
-    // The server applied it either way; the replay follows the record and says so.
+    // A change its certified device did not sign, or made by someone who is not a member, is
+    // a forgery: keys must never follow it to the person it adds, so the record is broken here.
+    // A device the directory no longer lists (revoked since) cannot be checked either way, and
+    // the replay follows the server there, saying so on the entry.
+    if (problem && problem !== 'the acting device is not certified') {
+      this.broken = { seq: item.seq, reason: 'member', detail: problem };
+      throw new Error(problem);
+    }
     if (change.action === 'add') {
       this.members.set(change.user, { joinedSeq: item.seq, expires: change.expires ?? null });
     } else {
