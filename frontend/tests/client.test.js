@@ -449,3 +449,13 @@ describe('records keys', () => {
     await assert.rejects(recordsKeyOf({ ...served, certificate: 'AAAA' }, ofFrance));
   });
 });
+
+describe('names others chose', () => {
+  test('direction controls are shown, not obeyed, and a malformed time does not stop the page', async () => {
+    const { t, plainName, formatTime } = await import('../static/comity/ui/i18n.js');
+    const name = 'report_\u202Efdp.exe';
+    assert.equal(plainName(name), 'report_\uFFFDfdp.exe');
+    assert.ok(!/[\u202A-\u202E\u2066-\u2069]/.test(t('thread.download', { name, size: '1 KB' })));
+    assert.equal(formatTime('not a time'), 'not a time');
+  });
+});

@@ -22,7 +22,20 @@ export function language() {
 export function t(key, vars = {}) {
   const table = /** @type {Record<string, string>} */ (CATALOGUE[language()]);
   const template = table[key] ?? CATALOGUE.en[key] ?? String(key);
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? plainName(vars[name]) : whole));
+}
+
+// Direction overrides and isolates in a name someone else chose would make
+// "report_\u202Efdp.exe" read "report_exe.pdf", or run on into the text after it.
+const DIRECTION_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * Text another person chose (a file or display name, a subject), with its direction controls shown as �.
+ * @param {unknown} text
+ * @returns {string}
+ */
+export function plainName(text) {
+  return String(text).replace(DIRECTION_CONTROLS, '\uFFFD');
 }
 
 /**
@@ -32,6 +45,7 @@ export function t(key, vars = {}) {
  */
 export function formatTime(moment) {
   const date = typeof moment === 'string' ? new Date(moment) : moment;
+  if (Number.isNaN(date.getTime())) return String(moment); // a malformed time must not stop the page
   return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 

@@ -4,7 +4,7 @@
 // show as events; anything that failed a check is shown loudly.
 
 import { h } from './dom.js';
-import { formatSize, formatTime, t } from './i18n.js';
+import { formatSize, formatTime, plainName, t } from './i18n.js';
 import { renderMarkdown } from './markdown.js';
 
 /**
@@ -95,7 +95,7 @@ function person(ctx, user) {
  */
 function who(ctx, user) {
   const p = person(ctx, user);
-  return h('span', { class: 'who' }, h('strong', {}, p.name), p.authority ? h('span', { class: 'authority' }, p.authority) : null);
+  return h('span', { class: 'who' }, h('strong', {}, plainName(p.name)), p.authority ? h('span', { class: 'authority' }, p.authority) : null);
 }
 
 /**
