@@ -36,7 +36,10 @@ def retract_message(request: HttpRequest, thread_id: str, seq: str) -> dict[str,
     """
     user = request.user
     assert isinstance(user, User)
-    if request.content_type == "application/json" and request.body.strip():
+    # Whatever the body claims to be, anything but nothing, an empty form or {} changes nothing (DESIGN §9).
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        check.exact_fields({} if not request.POST and not request.FILES else None, "retract", set())
+    elif request.body.strip():
         try:
             payload = json.loads(request.body)
         except ValueError:

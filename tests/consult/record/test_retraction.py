@@ -147,6 +147,9 @@ def test_retract__only_messages_and_no_unknown_fields(world: World, talk: Talk) 
         check_retract_message(world.fr.user, talk.thread_id, 1)
     assert _retract(client, talk.thread_id, talk.fr_message, body={"reason": "x"}).status_code == 400
     assert _retract(client, talk.thread_id, talk.fr_message, body=[]).status_code == 400
+    url = f"/api/v1/threads/{talk.thread_id}/entries/{talk.fr_message}/retract"
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):  # a body is read whatever it claims
+        assert client.post(url, '{"unknown": 1}', content_type=content_type).status_code == 400
     with pytest.raises(Forbidden):
         check_retract_message(world.de.user, talk.thread_id, talk.fr_message)
     assert _snapshot(talk.thread_id) == before
