@@ -19,7 +19,7 @@ from django_otp import login as otp_login
 
 from consult.conf import comity_settings
 from consult.exceptions import InvalidCredentials, LockedOut
-from consult.lib.events import notify_close, send_now, session_tag, user_group
+from consult.lib.events import notify_close, notify_session_closed, send_now, user_group
 from consult.models import AuthFailure, User
 
 logger = logging.getLogger("comity.auth")
@@ -119,7 +119,7 @@ def check_second_factor(request: HttpRequest, user: User, token: str) -> None:
 
 def do_close_session_sockets(user: User, session_key: str | None) -> None:
     """Close the sockets opened with this session (signing out): the session is gone, so are they."""
-    send_now(user_group(user.pk), notify_close(user.pk, None, f"session:{session_tag(session_key)}"))
+    send_now(user_group(user.pk), notify_session_closed(user.pk, session_key))
 
 
 def do_close_account_sockets(user: User) -> None:

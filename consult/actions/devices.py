@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consult.exceptions import BadInput, Conflict, NotFound
 from consult.lib import envelopes as check
-from consult.lib.events import notify_close, send_event_on_commit, session_tag, user_group
+from consult.lib.events import notify_close, notify_session_closed, send_event_on_commit, user_group
 from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes
 from consult.models import Authority, Device, DeviceSession, IdentityKey, RecordsKey, User
 
@@ -92,7 +92,7 @@ def do_revoke_device(device: Device, keep_session: str | None = None) -> None:
     # The sessions' closes go first: their sockets get "signed out" (4401), on which the browser
     # stops reconnecting, rather than "revoked" (4403), on which it would try again.
     for session_key in sessions.values_list("pk", flat=True):
-        send_event_on_commit(group, notify_close(device.user_id, None, f"session:{session_tag(session_key)}"))
+        send_event_on_commit(group, notify_session_closed(device.user_id, session_key))
     sessions.delete()
     send_event_on_commit(group, notify_close(device.user_id, None, f"device:{device.pk}"))
 

@@ -80,23 +80,24 @@ def access_user_keys(viewer: User, user_id: object) -> User:
     target = User.objects.filter(pk=_uuid(user_id)).select_related("authority").first()
     if target is None or viewer.authority_id is None:
         raise NotFound
-    if not target.is_active:
-        if _certifies_records_key_for(target, viewer):
-            return target
-        raise NotFound
-    if target.authority_id == viewer.authority_id or target.role == User.Role.LIAISON:
+    if target.is_active and _may_include(viewer, target):
         return target
     if _certifies_records_key_for(target, viewer):
         return target
+    raise NotFound
+
+
+def _may_include(viewer: User, target: User) -> bool:
+    """Whether ``viewer`` may include ``target`` in a thread (see :func:`access_user_keys`)."""
+    if target.authority_id == viewer.authority_id or target.role == User.Role.LIAISON:
+        return True
     shared_thread = Membership.objects.filter(
         user=target, ended_at__isnull=True, thread__memberships__user=viewer, thread__memberships__ended_at__isnull=True
     ).exists()
     counterpart = visible_cases(viewer).filter(
         Q(requesting_authority_id=target.authority_id) | Q(requested_authority_id=target.authority_id)
     )
-    if shared_thread or counterpart.exists():
-        return target
-    raise NotFound
+    return shared_thread or counterpart.exists()
 
 
 def _certifies_records_key_for(certifier: User, viewer: User) -> bool:

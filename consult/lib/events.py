@@ -74,3 +74,8 @@ def notify_entry(thread_id: uuid.UUID | str, seq: int, chain_hash: bytes, frame:
 def notify_close(user_id: uuid.UUID | str, thread_id: uuid.UUID | str | None, reason: str) -> dict[str, Any]:
     """Tell the user's sockets to close (revocation, expiry, device revoked)."""
     return {"type": "close", "user": str(user_id), "thread": str(thread_id) if thread_id else None, "reason": reason}
+
+
+def notify_session_closed(user_id: uuid.UUID | str, session_key: str | None) -> dict[str, Any]:
+    """Tell the sockets opened with one session of the user to close (signed out, or its device revoked)."""
+    return notify_close(user_id, None, f"session:{session_tag(session_key)}")
