@@ -106,3 +106,16 @@ def access_blob(user: User, blob_id: str) -> Blob:
     if not Membership.objects.filter(thread_id=blob.thread_id, user=user, ended_at__isnull=True).exists():
         access_record(user, str(blob.thread_id))  # NotFound unless an exporting supervisor
     return blob
+
+
+def read_blob(blob: Blob) -> bytes:
+    """The stored ciphertext; :class:`NotFound` if a purge removed it since ``blob`` was read.
+
+    A retention purge deletes the files once its transaction commits, so a
+    download that found the row just before may find no file: that is the
+    answer it would have had a moment later.
+    """
+    try:
+        return blob_path(blob.pk).read_bytes()
+    except FileNotFoundError:
+        raise NotFound from None

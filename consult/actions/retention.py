@@ -149,8 +149,6 @@ def purge_due(thread: Thread, now: datetime) -> bool:
 
 def do_purge_thread(thread_id: str, now: datetime) -> int:
     """Drop the ciphertext of every message and file of the thread; return how many entries."""
-    from consult.actions.blobs import blob_path
-
     purged = 0
     end_due_memberships(thread_id)
     with transaction.atomic():
@@ -160,11 +158,19 @@ def do_purge_thread(thread_id: str, now: datetime) -> int:
         for entry in Entry.objects.filter(thread=thread, kind="message", purged_at__isnull=True).order_by("seq"):
             do_drop_content(thread, entry, RETENTION, user=None, now=now)
             purged += 1
-        for blob in Blob.objects.filter(thread=thread):
-            blob_path(blob.pk).unlink(missing_ok=True)
-            blob.delete()
+        blobs = list(Blob.objects.filter(thread=thread))
+        Blob.objects.filter(pk__in=[blob.pk for blob in blobs]).delete()
+        # Only once the rows are gone for good: a purge that rolls back keeps every file.
+        transaction.on_commit(lambda: _delete_files(blobs))
     logger.info("purged thread=%s entries=%d", thread_id, purged)
     return purged
+
+
+def _delete_files(blobs: list[Blob]) -> None:
+    from consult.actions.blobs import blob_path
+
+    for blob in blobs:
+        blob_path(blob.pk).unlink(missing_ok=True)
 
 
 def do_purge_expired(now: datetime | None = None) -> dict[str, int]:

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from consult.actions.blobs import access_blob, blob_path, check_store_blob
+from consult.actions.blobs import access_blob, check_store_blob, read_blob
 from consult.models import User
 
 router = Router(tags=["blobs"])
@@ -39,7 +39,7 @@ def download_blob(request: HttpRequest, blob_id: str) -> HttpResponse:
     blob = access_blob(_user(request), blob_id)
     # Whole-file read: blobs are bounded by COMITY_MAX_BLOB_BYTES, and a sync
     # iterator would be buffered by the ASGI handler anyway.
-    response = HttpResponse(blob_path(blob.pk).read_bytes(), content_type="application/octet-stream")
+    response = HttpResponse(read_blob(blob), content_type="application/octet-stream")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -110,3 +110,24 @@ def test_closing_a_case__is_recorded_and_starts_the_retention_clock(world: World
     assert do_purge_expired() == {}  # closed just now
     Entry.objects.filter(pk=closing.pk).update(at=timezone.now() - timedelta(days=31))
     assert do_purge_expired() != {}
+
+
+def test_purge__deletes_files_only_once_it_commits(world: World, story: Story, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    """A purge that rolls back leaves every file beside its row; a committed one removes them."""
+    from django.db import transaction
+
+    from consult.actions.blobs import blob_path
+
+    paths = [blob_path(blob.pk) for blob in Blob.objects.filter(thread_id=story.thread_id)]
+    assert paths and all(path.exists() for path in paths)
+    _close_long_ago(world)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        do_purge_expired()
+        raise RuntimeError("the purge's transaction fails after the files were dealt with")
+    assert Blob.objects.filter(thread_id=story.thread_id).count() == len(paths)
+    assert all(path.exists() for path in paths)
+    with django_capture_on_commit_callbacks(execute=True):
+        do_purge_expired()
+        assert all(path.exists() for path in paths)  # a download until the commit still finds its file
+    assert not Blob.objects.filter(thread_id=story.thread_id).exists()
+    assert not any(path.exists() for path in paths)

@@ -132,3 +132,15 @@ def test_download__supervisors_of_either_party_may_fetch_for_export(world: World
     for stranger in (third_supervisor, fr_colleague, world.de.user, world.liaison.user, world.outsider.user):
         response = verified_client(stranger).get(f"/api/v1/blobs/{blob_id}")
         assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_download__a_file_gone_from_disk_is_not_found(world: World, blob_dir: Path) -> None:
+    """A download that finds the blob's row but not its file (a retention purge committed
+    between the two reads) answers 404, as after the purge, not a server error."""
+    thread, _ = open_thread(world.fr, world.case)
+    blob_id = upload(verified_client(world.fr.user), thread, os.urandom(500)).json()["id"]
+    for path in blob_dir.iterdir():
+        path.unlink()
+    response = verified_client(world.fr.user).get(f"/api/v1/blobs/{blob_id}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
