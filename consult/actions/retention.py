@@ -13,9 +13,11 @@ case as a ``status`` entry.
 
 import json
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -81,6 +83,20 @@ def on_hold(case: Case) -> bool:
     return LegalHold.objects.filter(case=case, lifted_at__isnull=True).exists()
 
 
+def _delete_blobs(blobs: "QuerySet[Blob]") -> None:
+    """Delete the rows now and their files once the transaction commits: one that rolls back keeps every file."""
+    from consult.actions.blobs import blob_path
+
+    paths = [blob_path(pk) for pk in blobs.values_list("pk", flat=True)]
+    blobs.delete()
+
+    def delete_files() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    transaction.on_commit(delete_files)
+
+
 def do_drop_content(thread: Thread, entry: Entry, reason: str, *, user: User | None, now: datetime) -> Entry:
     """Drop a message entry's ``ct`` and record a ``purge`` entry; return the latter.
 
@@ -96,8 +112,13 @@ def do_drop_content(thread: Thread, entry: Entry, reason: str, *, user: User | N
     return do_append_entry(thread, "purge", {"seq": entry.seq, "reason": reason}, user=user, device=None)
 
 
-def check_retract_message(user: User, thread_id: str, seq: int) -> Entry:
+def check_retract_message(user: User, thread_id: str, seq: int, blobs: Collection[str] = ()) -> Entry:
     """The sender of a message drops its content (DESIGN §5); return the ``purge`` entry.
+
+    ``blobs`` are the message's attachments as the sender's client read them
+    from the payload, which the server cannot: of those, the files the sender
+    uploaded to this thread are deleted with the content. Anything else named
+    is left alone, without saying whether it exists.
 
     Raises:
         NotFound: ``user`` is not a current member, or no such thread or entry.
@@ -122,6 +143,7 @@ def check_retract_message(user: User, thread_id: str, seq: int) -> Entry:
         if on_hold(thread.case):
             raise Conflict("The case is on legal hold: nothing of it may be removed until the hold is lifted.")
         purge = do_drop_content(thread, entry, RETRACTED, user=user, now=timezone.now())
+        _delete_blobs(Blob.objects.filter(thread=thread, uploaded_by=user, pk__in=blobs))
     logger.info("retracted thread=%s seq=%d purge=%d", thread.pk, seq, purge.seq)
     return purge
 
@@ -158,19 +180,9 @@ def do_purge_thread(thread_id: str, now: datetime) -> int:
         for entry in Entry.objects.filter(thread=thread, kind="message", purged_at__isnull=True).order_by("seq"):
             do_drop_content(thread, entry, RETENTION, user=None, now=now)
             purged += 1
-        blobs = list(Blob.objects.filter(thread=thread))
-        Blob.objects.filter(pk__in=[blob.pk for blob in blobs]).delete()
-        # Only once the rows are gone for good: a purge that rolls back keeps every file.
-        transaction.on_commit(lambda: _delete_files(blobs))
+        _delete_blobs(Blob.objects.filter(thread=thread))
     logger.info("purged thread=%s entries=%d", thread_id, purged)
     return purged
-
-
-def _delete_files(blobs: list[Blob]) -> None:
-    from consult.actions.blobs import blob_path
-
-    for blob in blobs:
-        blob_path(blob.pk).unlink(missing_ok=True)
 
 
 def do_purge_expired(now: datetime | None = None) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """API: the record bundle for export, retraction and legal hold (DESIGN §5, §7 ``threads/{id}/record``)."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
@@ -23,6 +24,30 @@ def export_record(request: HttpRequest, thread_id: str, payload: Body[dict[str, 
     return check_export(request, user, thread_id, str(body["code"]))
 
 
+# More than a message can name: a 256 KiB frame holds about 1,300 file entries.
+MAX_RETRACTED_BLOBS = 1000
+
+
+def _retraction_body(request: HttpRequest) -> Mapping[str, Any]:
+    """Nothing, an empty form, ``{}`` or ``{"blobs": …}``; whatever the body claims to be, anything else is refused."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return check.exact_fields({} if not request.POST and not request.FILES else None, "retract", set())
+    if not request.body.strip():
+        return {}
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        payload = None
+    fields = {"blobs"} if isinstance(payload, dict) and "blobs" in payload else set()
+    return check.exact_fields(payload, "retract", fields)
+
+
+def _blob_ids(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_RETRACTED_BLOBS:
+        raise check.fail("blobs", f"must be a list of at most {MAX_RETRACTED_BLOBS} file ids")
+    return [check.uuid_text(blob, "blobs") for blob in value]
+
+
 @router.post(
     "/threads/{thread_id}/entries/{seq}/retract",
     summary="Retract one of my messages: its content is dropped, its entry and hash stay",
@@ -30,23 +55,17 @@ def export_record(request: HttpRequest, thread_id: str, payload: Body[dict[str, 
 def retract_message(request: HttpRequest, thread_id: str, seq: str) -> dict[str, Any]:
     """The sender, still a member, drops a message's ciphertext; a ``purge`` entry records it.
 
-    The body is none or the JSON ``{}``. Answers ``{"seq": <purge entry>, "retracted": <message>}``;
+    The body is none, the JSON ``{}``, or ``{"blobs": [id, …]}``: the message's attachments,
+    whose files go too (docs/record.md). Answers ``{"seq": <purge entry>, "retracted": <message>}``;
     404 for non-members and missing threads or entries, 403 for someone else's message,
     400 for an entry that is not a message, 409 if already removed or the case is on legal hold.
     """
     user = request.user
     assert isinstance(user, User)
-    # Whatever the body claims to be, anything but nothing, an empty form or {} changes nothing (DESIGN §9).
-    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        check.exact_fields({} if not request.POST and not request.FILES else None, "retract", set())
-    elif request.body.strip():
-        try:
-            payload = json.loads(request.body)
-        except ValueError:
-            payload = None
-        check.exact_fields(payload, "retract", set())
+    body = _retraction_body(request)
+    blobs = _blob_ids(body["blobs"]) if "blobs" in body else []
     number = int(seq) if seq.isascii() and seq.isdigit() and len(seq) <= 18 else 0  # 0: no such entry
-    purge = check_retract_message(user, thread_id, number)
+    purge = check_retract_message(user, thread_id, number, blobs)
     return {"seq": purge.seq, "retracted": number}
 
 

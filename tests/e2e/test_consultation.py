@@ -130,6 +130,11 @@ def test_consultation__two_officers_exchange_items_live(open_tab, tmp_path) -> N
     assert len(stored) == 1 and len(stored[0]) > len(document)  # the ciphertext, chunk headers and tags
     assert not any(document[i : i + 32] in stored[0] for i in range(0, len(document), 512 * 1024))
 
+    # Retracting the document takes its file off the server, not only its key.
+    entry_with(paris, "juge d'instruction").locator("[data-action=retract]").click()
+    berlin.page.locator("#entries li.message .removed", has_text="Retracted").wait_for()
+    assert list((tmp_path / "blobs").iterdir()) == []
+
 
 def database_dump() -> bytes:
     """Every value of every table, as bytes: text as UTF-8, bytea raw, JSON as text."""

@@ -112,7 +112,9 @@ def test_closing_a_case__is_recorded_and_starts_the_retention_clock(world: World
     assert do_purge_expired() != {}
 
 
-def test_purge__deletes_files_only_once_it_commits(world: World, story: Story, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_purge__deletes_files_only_once_it_commits(  # type: ignore[no-untyped-def]
+    world: World, story: Story, django_capture_on_commit_callbacks
+) -> None:
     """A purge that rolls back leaves every file beside its row; a committed one removes them."""
     from django.db import transaction
 

@@ -205,3 +205,35 @@ def test_reference_client__verifies_a_history_with_a_retracted_message_and_refus
     with pytest.raises(ChainError) as broken:
         verify_chain(talk.thread_id, stray, server_key)
     assert broken.value.seq == talk.de_message
+
+
+def test_retract__removes_the_files_its_sender_names_and_no_one_elses(  # type: ignore[no-untyped-def]
+    world: World, talk: Talk, settings, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    """The sender's browser names the message's attachments: the server deletes those the
+    sender uploaded to this thread once the retraction commits, and leaves any other file."""
+    from consult.actions.blobs import blob_path
+    from consult.models.blobs import Blob
+    from tests.record_helpers import _store_blob
+
+    settings.COMITY_BLOB_DIR = tmp_path / "blobs"
+    attached = _store_blob(world.fr, talk.thread_id, b"\x01" * 64)
+    others = [_store_blob(world.de, talk.thread_id, b"\x02" * 64)]  # another member's upload
+    elsewhere, _ = open_thread(world.fr, world.case)
+    others.append(_store_blob(world.fr, elsewhere, b"\x03" * 64))  # the sender's, in another thread
+    unknown = str(uuid.uuid4())
+    body = {"blobs": [attached, *others, unknown]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _retract(verified_client(world.fr.user), talk.thread_id, talk.fr_message, body=body)
+    assert response.status_code == 200, response.content
+    assert not Blob.objects.filter(pk=attached).exists() and not blob_path(attached).exists()
+    assert all(Blob.objects.filter(pk=blob).exists() and blob_path(blob).exists() for blob in others)
+
+
+def test_retract__refuses_a_malformed_list_of_files_and_changes_nothing(world: World, talk: Talk) -> None:
+    before = _snapshot(talk.thread_id)
+    client = verified_client(world.fr.user)
+    for blobs in ("not a list", ["not-a-uuid"], [1], [str(uuid.uuid4())] * 1001):
+        response = _retract(client, talk.thread_id, talk.fr_message, body={"blobs": blobs})
+        assert response.status_code == 400 and "blobs" in response.json()["fields"], blobs
+    assert _snapshot(talk.thread_id) == before

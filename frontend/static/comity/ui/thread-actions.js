@@ -167,13 +167,15 @@ export class ThreadActions {
 
   /**
    * Retract one of my messages: the server drops its ciphertext and records
-   * the retraction; the entry and its hash stay (DESIGN §5).
+   * the retraction; the entry and its hash stay (DESIGN §5). The server cannot
+   * read which files the message carries, so they are named for it to delete.
    * @param {Item} item
    */
   async retract(item) {
     if (!window.confirm(t('thread.retractConfirm'))) return;
+    const blobs = (item.payload?.files ?? []).map((file) => file.blob);
     try {
-      await post(`threads/${this.thread}/entries/${item.seq}/retract`, {});
+      await post(`threads/${this.thread}/entries/${item.seq}/retract`, { blobs });
       announce(t('thread.retractedSent'));
     } catch (err) {
       this.page.composer?.status(describeError(err), 'error');
