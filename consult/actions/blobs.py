@@ -9,7 +9,10 @@ travels inside the (encrypted) message payload.
 import hashlib
 import os
 import tempfile
+import time
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +28,10 @@ from consult.lib.crypto import b64u
 from consult.models import Blob, Membership, User
 
 READ_CHUNK = 1024 * 1024
+UPLOAD_PREFIX = ".upload-"
+# Far longer than any upload takes, so a file being written or just renamed
+# into place (its row about to commit) is never taken for a stray one.
+STRAY_AFTER = timedelta(days=1)
 
 
 def blob_dir() -> Path:
@@ -71,7 +78,7 @@ def check_store_blob(user: User, thread_id: str, sha256: str, stream: BinaryIO, 
         raise TooLarge(f"Files are at most {limit} bytes once encrypted.")
     blob_id = uuid.uuid4()
     final = blob_path(blob_id)
-    handle, temporary = tempfile.mkstemp(dir=final.parent, prefix=".upload-")
+    handle, temporary = tempfile.mkstemp(dir=final.parent, prefix=UPLOAD_PREFIX)
     try:
         with os.fdopen(handle, "wb") as target:
             size, actual = _copy_limited(stream, target, limit)
@@ -119,3 +126,28 @@ def read_blob(blob: Blob) -> bytes:
         return blob_path(blob.pk).read_bytes()
     except FileNotFoundError:
         raise NotFound from None
+
+
+def _stray_candidates(older_than: float) -> Iterator[Path]:
+    """Uploads cut off midway, and files named as blobs: both last written before ``older_than``."""
+    for path in blob_dir().iterdir():
+        named_as_blob = len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
+        if (named_as_blob or path.name.startswith(UPLOAD_PREFIX)) and path.is_file():
+            if path.stat().st_mtime < older_than:
+                yield path
+
+
+def do_sweep_stray_files() -> int:
+    """Delete what the blob folder holds that no blob row names; return how many files.
+
+    An upload cut off by a crash leaves its ``.upload-*`` file, and one whose
+    transaction failed after the rename leaves a blob file without a row.
+    Neither can be read by anyone. Run daily, with the retention purge.
+    """
+    removed = 0
+    older_than = time.time() - STRAY_AFTER.total_seconds()
+    for path in _stray_candidates(older_than):
+        if path.name.startswith(UPLOAD_PREFIX) or not Blob.objects.filter(pk=uuid.UUID(path.name)).exists():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

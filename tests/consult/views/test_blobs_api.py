@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,48 @@ def test_download__a_file_gone_from_disk_is_not_found(world: World, blob_dir: Pa
     response = verified_client(world.fr.user).get(f"/api/v1/blobs/{blob_id}")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_sweep__removes_stray_files_a_day_old_and_nothing_else(world: World, blob_dir: Path) -> None:
+    """Uploads cut off midway and files whose row never committed go after a day;
+    stored blobs, uploads in progress and files it does not know stay."""
+    import uuid
+
+    from consult.actions.blobs import do_sweep_stray_files
+
+    thread, _ = open_thread(world.fr, world.case)
+    kept = upload(verified_client(world.fr.user), thread, os.urandom(500)).json()["id"]
+    day_old = datetime.now().timestamp() - 25 * 3600
+    names = {
+        "stored": uuid.UUID(kept).hex,
+        "interrupted": ".upload-old",
+        "in progress": ".upload-new",
+        "never committed": uuid.uuid4().hex,
+        "just written": uuid.uuid4().hex,
+        "not ours": "README",
+    }
+    for what, name in names.items():
+        path = blob_dir / name
+        if not path.exists():
+            path.write_bytes(b"x" * 40)
+        if what != "in progress" and what != "just written":
+            os.utime(path, (day_old, day_old))
+    assert do_sweep_stray_files() == 2
+    left = {path.name for path in blob_dir.iterdir()}
+    assert left == {names["stored"], names["in progress"], names["just written"], names["not ours"]}
+    download = verified_client(world.fr.user).get(f"/api/v1/blobs/{kept}")
+    assert download.status_code == 200
+
+
+def test_sweep__runs_with_the_daily_purge(blob_dir: Path) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    blob_dir.mkdir(parents=True, exist_ok=True)
+    stray = blob_dir / ".upload-cut-off"
+    stray.write_bytes(b"x")
+    os.utime(stray, (0, 0))
+    out = io.StringIO()
+    call_command("purge_expired", stdout=out)
+    assert "Removed 1 stray files." in out.getvalue() and not stray.exists()
