@@ -7,7 +7,6 @@ at its size. The largest body anything accepts is an encrypted file.
 """
 
 import json
-
 from typing import Any
 
 from django.conf import settings
