@@ -56,30 +56,41 @@ def do_record_case_status(case: Case, user: User | None, before: str, after: str
 
 
 def check_set_legal_hold(user: User, case_id: str, reason: str) -> LegalHold:
-    """A supervisor of a party puts the case on hold: nothing of it is purged until lifted."""
+    """A supervisor holds the case for their authority: nothing of it is purged while any party's hold stands."""
     case = _access_as_supervisor(user, case_id)
     reason = reason.strip()[:200] or "legal hold"
     with transaction.atomic():
-        if LegalHold.objects.select_for_update().filter(case=case, lifted_at__isnull=True).exists():
-            raise Conflict("The case is already on legal hold.")
-        hold = LegalHold.objects.create(case=case, reason=reason, set_by=user)
-        do_record_case_status(case, user, NO_HOLD, HOLD)
+        standing = _standing_holds(case)
+        if any(hold.authority_id == user.authority_id for hold in standing):
+            raise Conflict("Your authority already holds this case.")
+        hold = LegalHold.objects.create(case=case, authority_id=user.authority_id, reason=reason, set_by=user)
+        do_record_case_status(case, user, HOLD if standing else NO_HOLD, HOLD)
     return hold
 
 
 def check_lift_legal_hold(user: User, case_id: str) -> LegalHold:
+    """A supervisor lifts their authority's hold; the other party's, if any, stands (docs/decisions.md)."""
     case = _access_as_supervisor(user, case_id)
     with transaction.atomic():
-        hold = LegalHold.objects.select_for_update().filter(case=case, lifted_at__isnull=True).first()
+        standing = _standing_holds(case)
+        hold = next((hold for hold in standing if hold.authority_id == user.authority_id), None)
         if hold is None:
-            raise Conflict("The case is not on legal hold.")
+            other = "; the other party's hold is for it alone to lift" if standing else ""
+            raise Conflict(f"Your authority does not hold this case{other}.")
         hold.lifted_by, hold.lifted_at = user, timezone.now()
         hold.save(update_fields=["lifted_by", "lifted_at"])
-        do_record_case_status(case, user, HOLD, NO_HOLD)
+        do_record_case_status(case, user, HOLD, HOLD if len(standing) > 1 else NO_HOLD)
     return hold
 
 
+def _standing_holds(case: Case) -> list[LegalHold]:
+    """The case's holds not lifted, read under the case's row lock: a concurrent set or lift waits for this one."""
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    return list(LegalHold.objects.filter(case=case, lifted_at__isnull=True))
+
+
 def on_hold(case: Case) -> bool:
+    """Whether any party holds the case."""
     return LegalHold.objects.filter(case=case, lifted_at__isnull=True).exists()
 
 

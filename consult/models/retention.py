@@ -6,9 +6,14 @@ from django.db.models import Q
 
 
 class LegalHold(models.Model):
-    """A case whose content must not be purged, set and lifted by a supervisor of a party."""
+    """One party's hold on a case: nothing of it is purged while any party's hold stands.
+
+    Each authority sets and lifts its own (docs/decisions.md): the other party
+    cannot end a hold that proceedings of this one need.
+    """
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="legal_holds")
+    authority = models.ForeignKey("consult.Authority", on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=200)
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     set_at = models.DateTimeField(auto_now_add=True)
@@ -19,5 +24,7 @@ class LegalHold(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case"], condition=Q(lifted_at__isnull=True), name="one_active_hold")
+            models.UniqueConstraint(
+                fields=["case", "authority"], condition=Q(lifted_at__isnull=True), name="one_active_hold_per_party"
+            )
         ]

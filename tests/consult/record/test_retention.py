@@ -70,10 +70,36 @@ def test_legal_hold__blocks_purge_until_lifted_and_is_recorded(world: World, sto
     check_set_legal_hold(world.de_supervisor.user, str(world.case.pk), "Appeal pending")
     assert do_purge_expired() == {}
     with pytest.raises(Conflict):
-        check_set_legal_hold(world.fr_supervisor.user, str(world.case.pk), "again")
-    check_lift_legal_hold(world.fr_supervisor.user, str(world.case.pk))
+        check_set_legal_hold(world.de_supervisor.user, str(world.case.pk), "again")
+    check_lift_legal_hold(world.de_supervisor.user, str(world.case.pk))
     statuses = [e.canonical for e in Entry.objects.filter(thread_id=story.thread_id, kind="status").order_by("seq")]
     assert '"to":"legal_hold"' in statuses[0] and '"to":"not_on_hold"' in statuses[1]
+    assert do_purge_expired() != {}
+
+
+def test_legal_hold__each_party_lifts_only_its_own(world: World, story: Story) -> None:
+    """A hold one authority needs cannot be lifted by the other; the case stays on hold
+    while either party's hold stands, and the record shows each step and who took it."""
+    import json
+
+    case = str(world.case.pk)
+    fr, de = world.fr_supervisor.user, world.de_supervisor.user
+    _close_long_ago(world)
+    check_set_legal_hold(de, case, "Appeal pending")
+    with pytest.raises(Conflict):
+        check_lift_legal_hold(fr, case)  # DE's hold is DE's to lift
+    check_set_legal_hold(fr, case, "Civil claim in France")
+    check_lift_legal_hold(de, case)
+    assert do_purge_expired() == {}  # FR's hold still stands
+    check_lift_legal_hold(fr, case)
+    entries = Entry.objects.filter(thread_id=story.thread_id, kind="status").order_by("seq")
+    steps = [(e.actor_user_id, json.loads(e.canonical)["body"]) for e in entries]
+    assert [(actor, body["from"], body["to"]) for actor, body in steps] == [
+        (de.pk, "not_on_hold", "legal_hold"),
+        (fr.pk, "legal_hold", "legal_hold"),
+        (de.pk, "legal_hold", "legal_hold"),
+        (fr.pk, "legal_hold", "not_on_hold"),
+    ]
     assert do_purge_expired() != {}
 
 
