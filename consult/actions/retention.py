@@ -63,6 +63,7 @@ def check_set_legal_hold(user: User, case_id: str, reason: str) -> LegalHold:
         standing = _standing_holds(case)
         if any(hold.authority_id == user.authority_id for hold in standing):
             raise Conflict("Your authority already holds this case.")
+        assert user.authority_id is not None  # a supervisor of one of the case's parties
         hold = LegalHold.objects.create(case=case, authority_id=user.authority_id, reason=reason, set_by=user)
         do_record_case_status(case, user, HOLD if standing else NO_HOLD, HOLD)
     return hold
