@@ -8,6 +8,7 @@ travels inside the (encrypted) message payload.
 
 import hashlib
 import os
+import stat
 import tempfile
 import time
 import uuid
@@ -132,9 +133,14 @@ def _stray_candidates(older_than: float) -> Iterator[Path]:
     """Uploads cut off midway, and files named as blobs: both last written before ``older_than``."""
     for path in blob_dir().iterdir():
         named_as_blob = len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
-        if (named_as_blob or path.name.startswith(UPLOAD_PREFIX)) and path.is_file():
-            if path.stat().st_mtime < older_than:
-                yield path
+        if not (named_as_blob or path.name.startswith(UPLOAD_PREFIX)):
+            continue
+        try:
+            written = path.lstat()
+        except FileNotFoundError:  # deleted meanwhile (a purge committing, a failed upload cleaning up)
+            continue
+        if stat.S_ISREG(written.st_mode) and written.st_mtime < older_than:
+            yield path
 
 
 def do_sweep_stray_files() -> int:
