@@ -405,6 +405,39 @@ describe('what a compromised server might append', () => {
     });
   }
 
+  test('a message from someone removed, or under an epoch a removal closed, is refused whoever served it', async () => {
+    const { a, b, alice, record, stateOf } = await scene('shared');
+    await alice.ingest(record.items);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    await record.append('member', await alice.change('remove', b.id), a);
+    await alice.ingest(record.items);
+    const text = (/** @type {string} */ s) => ({ text: s, reply_to: null, edits: null, files: [] });
+    await record.append('message', await bob.seal('text', {}, text('removed, still writing')), b);
+    await record.append('message', await alice.seal('text', {}, text('under the closed epoch')), a);
+    await record.append('keys', (await alice.rotation()).pkg, a);
+    await alice.ingest(record.items);
+    await record.append('message', await alice.seal('text', {}, text('after the rotation')), a);
+    const reader = await stateOf(a);
+    await reader.ingest(record.items);
+    assert.equal(reader.broken, null);
+    assert.deepEqual((await texts(reader)).slice(-3), ['(member)', '(stale)', 'after the rotation']);
+    for (const refusal of ['member', 'stale']) assert.ok(`decrypt.${refusal}` in CATALOGUE.en, `the page can say why (${refusal})`);
+  });
+
+  test('a message under an epoch its sender never held (history shared with them later) is refused', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.ok(bob.epochKeys.has(1), 'epoch 1 reached the newcomer as history');
+    const header = { v: /** @type {1} */ (1), thread: THREAD, epoch: 1, sender_device: b.device, client_id: C.newClientId(), kind: /** @type {const} */ ('text'), meta: {} };
+    const old = await C.sealEnvelope(header, { text: 'as if before I joined', reply_to: null, edits: null, files: [] }, /** @type {Uint8Array} */ (bob.epochKeys.get(1)), b.sig.privateKey);
+    await record.append('message', old, b);
+    const reader = await stateOf(a);
+    await reader.ingest(record.items);
+    assert.deepEqual((await texts(reader)).at(-1), '(member)');
+  });
+
   test('a second thread creation changes neither the subject nor the history policy', async () => {
     const { a, alice, record } = await scene('from_join');
     await alice.ingest(record.items);

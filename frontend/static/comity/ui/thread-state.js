@@ -231,6 +231,28 @@ export class ThreadState {
     item.epoch = body?.header?.epoch;
     const clientId = body?.header?.client_id;
     if (typeof clientId === 'string') this.byClientId.set(clientId, item);
+    const refusal = this.senderRefusal(item);
+    if (refusal && !item.removed) {
+      item.payload = null;
+      item.decryptError = refusal;
+    }
+  }
+
+  /**
+   * Whether the replay so far allows this message, or why not: its sender must
+   * be a member now and have been one when its epoch's package was made, and
+   * the epoch must still be open (none closed by a removal, a leave or an
+   * expiry). The server refuses the others (`stale_epoch`); a client that
+   * believed it would read a removed member's words as if they still belonged.
+   * @param {Item} item a message, at its place in the replay
+   * @returns {'member' | 'stale' | null}
+   */
+  senderRefusal(item) {
+    const sender = String(item.actor.user);
+    const epoch = Number(item.epoch);
+    if (!this.members.has(sender) || !this.epochMembers.get(epoch)?.has(sender)) return 'member';
+    if (epoch < this.minEpoch) return 'stale';
+    return null;
   }
 
   /**
