@@ -438,6 +438,42 @@ describe('what a compromised server might append', () => {
     assert.deepEqual((await texts(reader)).at(-1), '(member)');
   });
 
+  test('a second, different version of an entry already applied is a fork; the same entry again is not', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    await bob.ingest([structuredClone(record.items[2])]); // a resume may repeat what was applied
+    assert.equal(bob.broken, null);
+    const other = new FakeRecord(record.serverKey); // the server signs another history from seq 3 on
+    for (const item of record.items.slice(0, 2)) await other.append(item.entry.kind, item.entry.body, { id: item.entry.actor.user, device: item.entry.actor.device });
+    await other.append('status', { case: 'c', from: 'open', to: 'closed' }, null);
+    await record.append('status', { case: 'c', from: 'open', to: 'suspended' }, null);
+    await bob.ingest([other.items[2], record.items.at(-1)]);
+    const broken = /** @type {{seq: number, reason: string} | null} */ (bob.broken);
+    assert.deepEqual(broken && [broken.seq, broken.reason], [3, 'fork']);
+    assert.equal(bob.items.at(-1)?.seq, record.items.length - 1, 'nothing after the fork is applied');
+  });
+
+  test('a record shorter than the head this browser verified before is a rollback, a different one a fork', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const before = await stateOf(b);
+    await before.ingest(record.items);
+    const remembered = { ...before.head };
+    const same = await stateOf(b);
+    await same.ingest(record.items);
+    same.compareWithRemembered(remembered);
+    assert.equal(same.broken, null);
+    const shorter = await stateOf(b);
+    await shorter.ingest(record.items.slice(0, -2));
+    shorter.compareWithRemembered(remembered);
+    assert.deepEqual(shorter.broken && [shorter.broken.seq, shorter.broken.reason], [record.items.length - 1, 'rollback']);
+    assert.ok('break.rollback' in CATALOGUE.en);
+    const altered = await stateOf(b);
+    await altered.ingest(record.items);
+    altered.compareWithRemembered({ seq: remembered.seq, hash: record.items[0].hash });
+    assert.deepEqual(altered.broken && [altered.broken.seq, altered.broken.reason], [remembered.seq, 'fork']);
+  });
+
   test('a second thread creation changes neither the subject nor the history policy', async () => {
     const { a, alice, record } = await scene('from_join');
     await alice.ingest(record.items);

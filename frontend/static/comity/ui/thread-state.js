@@ -88,12 +88,18 @@ export class ThreadState {
 
   /**
    * Verify and apply entries that follow the head, in seq order. Entries at or
-   * below the head are ignored (a resume may repeat some).
+   * below the head are ignored if they repeat what was applied (a resume may
+   * repeat some); a different one is a fork.
    * @param {ChainItem[]} chainItems
    * @returns {Promise<Item[]>} the items applied
    */
   async ingest(chainItems) {
     if (this.broken) return [];
+    const fork = this.otherVersion(chainItems);
+    if (fork) {
+      this.broken = { seq: fork.seq, reason: 'fork', detail: 'a second, different version of an entry already verified' };
+      return [];
+    }
     const fresh = chainItems.filter((i) => i.entry && i.entry.seq > this.head.seq);
     if (fresh.length === 0) return [];
     // A batch is authenticated by its links and its last server signature
@@ -113,6 +119,23 @@ export class ThreadState {
   }
 
   /**
+   * The first item that gives an applied seq another hash, if any. The same
+   * entry again is harmless (a resume may repeat some); another one means the
+   * server signed two histories.
+   * @param {ChainItem[]} chainItems
+   * @returns {{seq: number} | null}
+   */
+  otherVersion(chainItems) {
+    for (const i of chainItems) {
+      const seq = i.entry?.seq;
+      if (typeof seq !== 'number' || seq > this.head.seq) continue;
+      const applied = this.bySeq.get(seq);
+      if (applied && applied.hash !== i.hash) return { seq };
+    }
+    return null;
+  }
+
+  /**
    * Check every entry's own server signature (after a fast open); a bad one
    * breaks the record from there, loudly.
    * @returns {Promise<boolean>} whether all verify
@@ -126,6 +149,32 @@ export class ThreadState {
       this.broken = { seq: bad, reason: 'server_sig', detail: 'server signature does not verify' };
     }
     return bad === null;
+  }
+
+  /**
+   * Compare the record with the head this browser verified on an earlier visit:
+   * another hash at that seq is a fork, and a record that ends before it is a
+   * rollback (entries this browser verified are gone). Either breaks the record,
+   * so the page keeps the remembered head instead of the served one.
+   * @param {import('../../../types.js').ChainHead} remembered
+   */
+  compareWithRemembered(remembered) {
+    const item = this.bySeq.get(remembered.seq);
+    if (item && item.hash !== remembered.hash) {
+      this.breakAt({ seq: remembered.seq, reason: 'fork', detail: 'the record differs from the one this browser verified before' });
+    } else if (remembered.seq > this.head.seq && !this.broken) {
+      // A break already explains a record that stops short.
+      const detail = `the record ends at entry ${this.head.seq}; this browser verified it up to entry ${remembered.seq}`;
+      this.breakAt({ seq: this.head.seq + 1, reason: 'rollback', detail });
+    }
+  }
+
+  /**
+   * Record a break, keeping the earliest one found.
+   * @param {{seq: number, reason: string, detail: string}} found
+   */
+  breakAt(found) {
+    if (!this.broken || found.seq <= this.broken.seq) this.broken = found;
   }
 
   /**
