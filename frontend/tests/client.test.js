@@ -474,6 +474,51 @@ describe('what a compromised server might append', () => {
     assert.deepEqual(altered.broken && [altered.broken.seq, altered.broken.reason], [remembered.seq, 'fork']);
   });
 
+  /**
+   * The directory stops listing a user's device among the usable ones: under `revoked` with that
+   * time, or (null) not at all.
+   * @param {any} user
+   * @param {string | null} revokedAt
+   * @param {(device: any) => Promise<any>} [alter] what the server shows of it
+   */
+  async function revokeInDirectory(user, revokedAt, alter = async (d) => d) {
+    const [device] = user.keys.devices.splice(0);
+    user.keys.revoked = revokedAt ? [{ ...(await alter(device)), revoked_at: revokedAt }] : [];
+  }
+
+  test('what a device revoked since signed before its revocation is checked against its certificate and followed', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    await revokeInDirectory(a, '2026-11-22T10:00:00.001Z'); // every entry of the scene is at 10:00:00.000
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal(bob.broken, null);
+    assert.deepEqual(bob.items.filter((i) => i.kind !== 'message').map((i) => i.problem), bob.items.filter((i) => i.kind !== 'message').map(() => null));
+    assert.ok(bob.members.has(b.id) && bob.members.has(a.id));
+    assert.deepEqual([bob.epoch, [...bob.epochKeys.keys()].sort()], [2, [1, 2]], 'its packages still hold the epochs');
+  });
+
+  const UNCHECKABLE = {
+    'revoked before the change was recorded': (/** @type {any} */ a) => revokeInDirectory(a, '2026-11-22T09:59:59.999Z'),
+    'not listed at all': (/** @type {any} */ a) => revokeInDirectory(a, null),
+    'revoked since, under a certificate its identity did not sign': async (/** @type {any} */ a) => {
+      const other = await C.generateKeyPair('ecdsa', true);
+      await revokeInDirectory(a, '2026-11-22T10:00:00.001Z', async (d) => ({
+        ...d, certificate: await C.certifyDevice(other.privateKey, { user: d.user, device: d.device, dh: d.dh, sig: d.sig }),
+      }));
+    },
+  };
+  for (const [name, hide] of Object.entries(UNCHECKABLE)) {
+    test(`a change signed by a device ${name} breaks the record`, async () => {
+      const { a, b, record, stateOf } = await scene('shared');
+      await hide(a);
+      const bob = await stateOf(b);
+      await bob.ingest(record.items);
+      const add = record.items.find((i) => i.entry.kind === 'member');
+      assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [add.seq, 'member']);
+      assert.ok(!bob.members.has(b.id));
+    });
+  }
+
   test('a second thread creation changes neither the subject nor the history policy', async () => {
     const { a, alice, record } = await scene('from_join');
     await alice.ingest(record.items);

@@ -7,13 +7,18 @@
 // - The chain (links and server signatures) is checked for every entry; at
 //   the first break nothing after it is applied, and `broken` says why.
 // - Membership is never taken from the server's word: `create` and `member`
-//   entries are verified with the acting device's certified key and
-//   replayed; `expiry` entries are the server's own, shown as such.
+//   entries are verified with the acting device's certified key (or, for a
+//   device revoked since, with its certified key if the entry predates the
+//   revocation) and replayed; `expiry` entries are the server's own, shown
+//   as such. A change that does not verify breaks the record.
+// - A message is decrypted only if its sender is a member and was one when
+//   its epoch's package was recorded, and the epoch was not closed by a
+//   removal, a leave or an expiry.
 // - A `create`/`rotate` package is accepted only if signed by a certified
-//   device of a member of the previous epoch, for the next epoch, linking to
-//   the previous package, and if its members and recipients match the replay
-//   plus both authorities' records keys. Otherwise it is marked untrusted and
-//   its key is not used.
+//   device (or one revoked after the package's entry) of a member of the
+//   previous epoch, for the next epoch, linking to the previous package, and
+//   if its members and recipients match the replay plus both authorities'
+//   records keys. Otherwise it is marked untrusted and its key is not used.
 
 import * as C from '../crypto/index.js';
 import { fullPackageProblem, historyProblem } from './package-rules.js';
@@ -218,8 +223,8 @@ export class ThreadState {
     this.subject = String(creation.subject ?? '');
     this.history = creation.history === 'from_join' ? 'from_join' : 'shared';
     this.creator = String(item.actor.user);
-    const keys = await this.directory.device(item.actor.user, creation.sender_device);
-    if (!keys) throw new Error('the creating device is not certified');
+    const keys = await this.directory.deviceAt(item.actor.user, creation.sender_device, item.at);
+    if (!keys) throw new Error('the creating device was not certified when the thread was created');
     if (!(await C.verifyObject(creation, keys.sig))) throw new Error('the thread creation signature does not verify');
     this.members.set(this.creator, { joinedSeq: item.seq, expires: null });
   }
@@ -231,18 +236,17 @@ export class ThreadState {
   async applyMember(item, change) {
     item.change = change;
     const actor = String(item.actor.user);
-    const keys = await this.directory.device(actor, change.sender_device);
+    // A device revoked since still counts for a change recorded before its revocation.
+    const keys = await this.directory.deviceAt(actor, change.sender_device, item.at);
     let problem = null;
     if (change.thread !== this.thread) problem = 'the change names another thread';
-    else if (!keys) problem = 'the acting device is not certified';
+    else if (!keys) problem = 'the acting device was not certified when the change was recorded';
     else if (!(await C.verifyObject(change, keys.sig))) problem = 'the change signature does not verify';
     else if (!this.members.has(actor)) problem = 'the actor is not a member';
     else if (change.action === 'leave' && change.user !== actor) problem = 'only members leave for themselves';
-    // A change its certified device did not sign, or made by someone who is not a member, is
-    // a forgery: keys must never follow it to the person it adds, so the record is broken here.
-    // A device the directory no longer lists (revoked since) cannot be checked either way, and
-    // the replay follows the server there, saying so on the entry.
-    if (problem && problem !== 'the acting device is not certified') {
+    // A change no certified device of its actor signed, or made by someone who is not a member,
+    // is a forgery: keys must never follow it to the person it adds, so the record is broken here.
+    if (problem) {
       this.broken = { seq: item.seq, reason: 'member', detail: problem };
       throw new Error(problem);
     }
@@ -252,7 +256,6 @@ export class ThreadState {
       this.members.delete(change.user);
       this.minEpoch = this.epoch + 1;
     }
-    if (problem) throw new Error(problem);
   }
 
   /**
@@ -327,8 +330,10 @@ export class ThreadState {
     item.reason = checked.reason;
     item.epoch = checked.epoch;
     const signer = String(item.actor.user);
-    const keys = await this.directory.device(signer, checked.sender_device);
-    if (!keys) throw new Error('the package was sent by a device that is not certified');
+    // A device revoked since still counts for a package recorded before its revocation: the
+    // epochs it made stay readable, and the ones after them follow.
+    const keys = await this.directory.deviceAt(signer, checked.sender_device, item.at);
+    if (!keys) throw new Error('the package was sent by a device that was not certified then');
     if (!(await C.verifyKeyPackage(checked, keys.sig))) throw new Error('the package signature does not verify');
     if (checked.thread !== this.thread) throw new Error('the package names another thread');
     if (checked.reason === 'history') {
@@ -347,18 +352,16 @@ export class ThreadState {
       }
       if (problem) throw new Error(problem);
     }
-    await this.openMine(checked, signer);
+    await this.openMine(checked, keys);
   }
 
   /**
    * Unwrap the epoch key addressed to this device or to my backup key.
    * @param {KeyPackage} pkg
-   * @param {string} signer
+   * @param {import('./directory.js').DeviceKeys} keys the signing device's, as checked
    */
-  async openMine(pkg, signer) {
+  async openMine(pkg, keys) {
     if (this.epochKeys.has(pkg.epoch)) return;
-    const keys = await this.directory.device(signer, pkg.sender_device);
-    if (!keys) return;
     const mine = pkg.recipients.find((r) => r.id === this.me.device);
     const backup = `backup:${this.me.user}`;
     try {
