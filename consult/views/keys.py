@@ -7,6 +7,7 @@ from ninja import Body, Router
 
 from consult.actions import devices as actions
 from consult.actions.keys import check_store_backup_wrap
+from consult.actions.records import format_at
 from consult.actions.sessions import do_bind_session
 from consult.exceptions import NotFound
 from consult.lib import envelopes as check
@@ -60,16 +61,21 @@ def get_identity(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/users/{user_id}/keys", summary="A user's identity key, backup key and certified devices")
 def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
+    """Keys go to ``devices`` only. ``revoked`` serves to check what a device signed before its revocation
+    (e.g. a membership change in an old entry): clients never wrap a key to one of those."""
     user = access_user_keys(_user(request), user_id)
     identity = IdentityKey.objects.filter(user=user).first()
-    devices = Device.objects.filter(user=user, revoked_at__isnull=True).order_by("created_at")
+    devices = Device.objects.filter(user=user).order_by("created_at")
     return {
         "user": str(user.pk),
         "display_name": user.display_name,
         "authority": user.authority.code if user.authority else None,
         "identity": identity.identity_public if identity else None,
         "backup": identity.backup_public if identity else None,
-        "devices": [_device_json(d) for d in devices],
+        "devices": [_device_json(d) for d in devices if d.revoked_at is None],
+        "revoked": [
+            {**_device_json(d), "revoked_at": format_at(d.revoked_at)} for d in devices if d.revoked_at is not None
+        ],
     }
 
 

@@ -405,6 +405,120 @@ describe('what a compromised server might append', () => {
     });
   }
 
+  test('a message from someone removed, or under an epoch a removal closed, is refused whoever served it', async () => {
+    const { a, b, alice, record, stateOf } = await scene('shared');
+    await alice.ingest(record.items);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    await record.append('member', await alice.change('remove', b.id), a);
+    await alice.ingest(record.items);
+    const text = (/** @type {string} */ s) => ({ text: s, reply_to: null, edits: null, files: [] });
+    await record.append('message', await bob.seal('text', {}, text('removed, still writing')), b);
+    await record.append('message', await alice.seal('text', {}, text('under the closed epoch')), a);
+    await record.append('keys', (await alice.rotation()).pkg, a);
+    await alice.ingest(record.items);
+    await record.append('message', await alice.seal('text', {}, text('after the rotation')), a);
+    const reader = await stateOf(a);
+    await reader.ingest(record.items);
+    assert.equal(reader.broken, null);
+    assert.deepEqual((await texts(reader)).slice(-3), ['(member)', '(stale)', 'after the rotation']);
+    for (const refusal of ['member', 'stale']) assert.ok(`decrypt.${refusal}` in CATALOGUE.en, `the page can say why (${refusal})`);
+  });
+
+  test('a message under an epoch its sender never held (history shared with them later) is refused', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.ok(bob.epochKeys.has(1), 'epoch 1 reached the newcomer as history');
+    const header = { v: /** @type {1} */ (1), thread: THREAD, epoch: 1, sender_device: b.device, client_id: C.newClientId(), kind: /** @type {const} */ ('text'), meta: {} };
+    const old = await C.sealEnvelope(header, { text: 'as if before I joined', reply_to: null, edits: null, files: [] }, /** @type {Uint8Array} */ (bob.epochKeys.get(1)), b.sig.privateKey);
+    await record.append('message', old, b);
+    const reader = await stateOf(a);
+    await reader.ingest(record.items);
+    assert.deepEqual((await texts(reader)).at(-1), '(member)');
+  });
+
+  test('a second, different version of an entry already applied is a fork; the same entry again is not', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    await bob.ingest([structuredClone(record.items[2])]); // a resume may repeat what was applied
+    assert.equal(bob.broken, null);
+    const other = new FakeRecord(record.serverKey); // the server signs another history from seq 3 on
+    for (const item of record.items.slice(0, 2)) await other.append(item.entry.kind, item.entry.body, { id: item.entry.actor.user, device: item.entry.actor.device });
+    await other.append('status', { case: 'c', from: 'open', to: 'closed' }, null);
+    await record.append('status', { case: 'c', from: 'open', to: 'suspended' }, null);
+    await bob.ingest([other.items[2], record.items.at(-1)]);
+    const broken = /** @type {{seq: number, reason: string} | null} */ (bob.broken);
+    assert.deepEqual(broken && [broken.seq, broken.reason], [3, 'fork']);
+    assert.equal(bob.items.at(-1)?.seq, record.items.length - 1, 'nothing after the fork is applied');
+  });
+
+  test('a record shorter than the head this browser verified before is a rollback, a different one a fork', async () => {
+    const { b, record, stateOf } = await scene('shared');
+    const before = await stateOf(b);
+    await before.ingest(record.items);
+    const remembered = { ...before.head };
+    const same = await stateOf(b);
+    await same.ingest(record.items);
+    same.compareWithRemembered(remembered);
+    assert.equal(same.broken, null);
+    const shorter = await stateOf(b);
+    await shorter.ingest(record.items.slice(0, -2));
+    shorter.compareWithRemembered(remembered);
+    assert.deepEqual(shorter.broken && [shorter.broken.seq, shorter.broken.reason], [record.items.length - 1, 'rollback']);
+    assert.ok('break.rollback' in CATALOGUE.en);
+    const altered = await stateOf(b);
+    await altered.ingest(record.items);
+    altered.compareWithRemembered({ seq: remembered.seq, hash: record.items[0].hash });
+    assert.deepEqual(altered.broken && [altered.broken.seq, altered.broken.reason], [remembered.seq, 'fork']);
+  });
+
+  /**
+   * The directory stops listing a user's device among the usable ones: under `revoked` with that
+   * time, or (null) not at all.
+   * @param {any} user
+   * @param {string | null} revokedAt
+   * @param {(device: any) => Promise<any>} [alter] what the server shows of it
+   */
+  async function revokeInDirectory(user, revokedAt, alter = async (d) => d) {
+    const [device] = user.keys.devices.splice(0);
+    user.keys.revoked = revokedAt ? [{ ...(await alter(device)), revoked_at: revokedAt }] : [];
+  }
+
+  test('what a device revoked since signed before its revocation is checked against its certificate and followed', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    await revokeInDirectory(a, '2026-11-22T10:00:00.001Z'); // every entry of the scene is at 10:00:00.000
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal(bob.broken, null);
+    assert.deepEqual(bob.items.filter((i) => i.kind !== 'message').map((i) => i.problem), bob.items.filter((i) => i.kind !== 'message').map(() => null));
+    assert.ok(bob.members.has(b.id) && bob.members.has(a.id));
+    assert.deepEqual([bob.epoch, [...bob.epochKeys.keys()].sort()], [2, [1, 2]], 'its packages still hold the epochs');
+  });
+
+  const UNCHECKABLE = {
+    'revoked before the change was recorded': (/** @type {any} */ a) => revokeInDirectory(a, '2026-11-22T09:59:59.999Z'),
+    'not listed at all': (/** @type {any} */ a) => revokeInDirectory(a, null),
+    'revoked since, under a certificate its identity did not sign': async (/** @type {any} */ a) => {
+      const other = await C.generateKeyPair('ecdsa', true);
+      await revokeInDirectory(a, '2026-11-22T10:00:00.001Z', async (d) => ({
+        ...d, certificate: await C.certifyDevice(other.privateKey, { user: d.user, device: d.device, dh: d.dh, sig: d.sig }),
+      }));
+    },
+  };
+  for (const [name, hide] of Object.entries(UNCHECKABLE)) {
+    test(`a change signed by a device ${name} breaks the record`, async () => {
+      const { a, b, record, stateOf } = await scene('shared');
+      await hide(a);
+      const bob = await stateOf(b);
+      await bob.ingest(record.items);
+      const add = record.items.find((i) => i.entry.kind === 'member');
+      assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [add.seq, 'member']);
+      assert.ok(!bob.members.has(b.id));
+    });
+  }
+
   test('a second thread creation changes neither the subject nor the history policy', async () => {
     const { a, alice, record } = await scene('from_join');
     await alice.ingest(record.items);

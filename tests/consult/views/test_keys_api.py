@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils.crypto import get_random_string
 
+from consult.actions.records import format_at
 from consult.client import BackupKey, DeviceCertificate, Identity, build_thread_creation, public_key_from_b64u
 from consult.client import Device as ClientDevice
 from consult.client import RecordsKey as ClientRecordsKey
@@ -391,6 +392,26 @@ def test_user_keys__no_shared_case_or_thread_is_404_like_a_random_id(world: Worl
     hidden = client.get(f"/api/v1/users/{getattr(world, target).user.pk}/keys")
     assert hidden.status_code == 404
     assert hidden.content == not_found_body(client) == client.get("/api/v1/users/not-a-uuid/keys").content
+
+
+def test_user_keys__revoked_devices_are_listed_apart_with_their_revocation_time(world: World) -> None:
+    """Revoked devices come under ``revoked``, never among the usable ``devices``, so that clients can check
+    what they signed before their revocation; who may fetch them does not change."""
+    second = world.fr.add_device()
+    assert verified_client(world.fr.user).delete(f"/api/v1/devices/{second.id}").status_code == 204
+    revoked_at = Device.objects.get(pk=second.id).revoked_at
+    assert revoked_at is not None
+    body = verified_client(world.de.user).get(f"/api/v1/users/{world.fr.user.pk}/keys").json()
+    assert [d["device"] for d in body["devices"]] == [world.fr.device.id]
+    [listed] = body["revoked"]
+    assert listed["device"] == second.id
+    assert listed["revoked_at"] == format_at(revoked_at)
+    cert = DeviceCertificate(listed["user"], listed["device"], listed["dh"], listed["sig"], listed["certificate"])
+    assert cert.verify(public_key_from_b64u(body["identity"]))
+    assert verified_client(world.de.user).get(f"/api/v1/users/{world.de.user.pk}/keys").json()["revoked"] == []
+    outsider = verified_client(world.outsider.user)
+    hidden = outsider.get(f"/api/v1/users/{world.fr.user.pk}/keys")
+    assert hidden.status_code == 404 and hidden.content == not_found_body(outsider)
 
 
 def test_user_keys__a_shared_thread_makes_a_member_visible(world: World) -> None:

@@ -2,8 +2,9 @@
 // key and the devices that identity certified, fetched from
 // `GET users/{id}/keys` and checked here — a device whose certificate does
 // not verify is left out, so keys never go to it and its signatures are not
-// believed. Also whether I verified the user's identity key (safety number)
-// and whether it changed since.
+// believed. Revoked devices are kept apart, with their revocation time, only
+// to check what they signed before it. Also whether I verified the user's
+// identity key (safety number) and whether it changed since.
 
 import * as C from '../crypto/index.js';
 
@@ -11,8 +12,8 @@ import * as C from '../crypto/index.js';
  * @typedef {{dh: string, sig: string}} DeviceKeys
  * @typedef {'unverified' | 'verified' | 'changed'} Trust
  * @typedef {{user: string, display_name: string, authority: string | null, identity: string | null,
- *   backup: string | null, devices: Map<string, DeviceKeys>, rejected: number, trust: Trust,
- *   verifiedIdentity: string | null}} UserKeys
+ *   backup: string | null, devices: Map<string, DeviceKeys>, revoked: Map<string, DeviceKeys & {revokedAt: number}>,
+ *   rejected: number, trust: Trust, verifiedIdentity: string | null}} UserKeys
  */
 
 export class Directory {
@@ -55,17 +56,16 @@ export class Directory {
     const devices = new Map();
     let rejected = 0;
     for (const d of body.devices ?? []) {
-      const fields = { user: id, device: d.device, dh: d.dh, sig: d.sig };
-      let ok = false;
-      if (body.identity && d.user === id) {
-        try {
-          ok = await C.verifyDeviceCertificate(body.identity, fields, d.certificate);
-        } catch {
-          ok = false;
-        }
-      }
-      if (ok) devices.set(d.device, { dh: d.dh, sig: d.sig });
+      if (await certified(id, body.identity, d)) devices.set(d.device, { dh: d.dh, sig: d.sig });
       else rejected++;
+    }
+    /** @type {Map<string, DeviceKeys & {revokedAt: number}>} */
+    const revoked = new Map();
+    for (const d of body.revoked ?? []) {
+      const revokedAt = Date.parse(d.revoked_at);
+      if (!Number.isNaN(revokedAt) && await certified(id, body.identity, d)) {
+        revoked.set(d.device, { dh: d.dh, sig: d.sig, revokedAt });
+      }
     }
     const verified = id === this.me ? undefined : await this.loadVerified(this.me, id).catch(() => undefined);
     /** @type {Trust} */
@@ -74,7 +74,7 @@ export class Directory {
     else if (verified) trust = verified.identity === body.identity ? 'verified' : 'changed';
     return {
       user: id, display_name: String(body.display_name ?? ''), authority: body.authority ?? null,
-      identity: body.identity ?? null, backup: body.backup ?? null, devices, rejected, trust,
+      identity: body.identity ?? null, backup: body.backup ?? null, devices, revoked, rejected, trust,
       verifiedIdentity: verified?.identity ?? null,
     };
   }
@@ -90,6 +90,23 @@ export class Directory {
     let keys = await this.user(user);
     if (keys && !keys.devices.has(device)) keys = await this.user(user, { fresh: true }); // a device added since
     return keys?.devices.get(device) ?? null;
+  }
+
+  /**
+   * The keys a device of a user signed with at a past time `at`: a listed
+   * device, or one revoked after `at`. Only to check old signatures: keys
+   * never go to a revoked device.
+   * @param {string | null} user
+   * @param {string | null} device
+   * @param {string} at ISO-8601, the time of the entry that holds the signature
+   * @returns {Promise<DeviceKeys | null>}
+   */
+  async deviceAt(user, device, at) {
+    const listed = await this.device(user, device); // refetches once when the device is unknown
+    if (listed || !user || !device) return listed;
+    const revoked = (await this.user(user))?.revoked.get(device);
+    if (!revoked || !(Date.parse(at) < revoked.revokedAt)) return null;
+    return { dh: revoked.dh, sig: revoked.sig };
   }
 
   /**
@@ -113,6 +130,23 @@ export class Directory {
     const [mine, theirs] = await Promise.all([this.user(this.me), this.user(other)]);
     if (!mine?.identity || !theirs?.identity) return null;
     return C.safetyNumber(mine.identity, theirs.identity);
+  }
+}
+
+/**
+ * Whether a device's certificate, as served, was signed by its user's identity key.
+ * @param {string} user
+ * @param {string | null | undefined} identity the user's identity key as served
+ * @param {any} d the device as served
+ * @returns {Promise<boolean>}
+ */
+async function certified(user, identity, d) {
+  if (!identity || d.user !== user) return false;
+  const fields = { user, device: d.device, dh: d.dh, sig: d.sig };
+  try {
+    return await C.verifyDeviceCertificate(identity, fields, d.certificate);
+  } catch {
+    return false;
   }
 }
 

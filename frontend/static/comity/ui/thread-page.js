@@ -129,15 +129,13 @@ export class ThreadPage {
     }
   }
 
-  /** A fork shows up as a different hash at a seq this device verified before. */
+  /**
+   * A fork shows up as a different hash at a seq this device verified before,
+   * a rollback as a record that ends before it; the remembered head then stays.
+   */
   async checkRememberedHead() {
     const remembered = await C.loadHead(this.thread).catch(() => undefined);
-    if (remembered && remembered.seq <= this.state.head.seq) {
-      const item = this.state.bySeq.get(remembered.seq);
-      if (item && item.hash !== remembered.hash) {
-        this.state.broken = { seq: remembered.seq, reason: 'fork', detail: 'the record differs from the one this browser verified before' };
-      }
-    }
+    if (remembered) this.state.compareWithRemembered(remembered);
     if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
   }
 
@@ -267,8 +265,12 @@ export class ThreadPage {
 
   /** @param {any[]} frames */
   async onEntries(frames) {
+    const wasBroken = this.state.broken;
     const applied = await this.state.ingest(frames);
-    if (applied.length === 0) return;
+    if (applied.length === 0) {
+      if (this.state.broken !== wasBroken) await this.showAlerts(); // another version of an entry shown already
+      return;
+    }
     this.socket.applied(this.thread, this.state.head.seq);
     if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
     let membership = false;

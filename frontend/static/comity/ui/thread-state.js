@@ -7,13 +7,18 @@
 // - The chain (links and server signatures) is checked for every entry; at
 //   the first break nothing after it is applied, and `broken` says why.
 // - Membership is never taken from the server's word: `create` and `member`
-//   entries are verified with the acting device's certified key and
-//   replayed; `expiry` entries are the server's own, shown as such.
+//   entries are verified with the acting device's certified key (or, for a
+//   device revoked since, with its certified key if the entry predates the
+//   revocation) and replayed; `expiry` entries are the server's own, shown
+//   as such. A change that does not verify breaks the record.
+// - A message is decrypted only if its sender is a member and was one when
+//   its epoch's package was recorded, and the epoch was not closed by a
+//   removal, a leave or an expiry.
 // - A `create`/`rotate` package is accepted only if signed by a certified
-//   device of a member of the previous epoch, for the next epoch, linking to
-//   the previous package, and if its members and recipients match the replay
-//   plus both authorities' records keys. Otherwise it is marked untrusted and
-//   its key is not used.
+//   device (or one revoked after the package's entry) of a member of the
+//   previous epoch, for the next epoch, linking to the previous package, and
+//   if its members and recipients match the replay plus both authorities'
+//   records keys. Otherwise it is marked untrusted and its key is not used.
 
 import * as C from '../crypto/index.js';
 import { fullPackageProblem, historyProblem } from './package-rules.js';
@@ -88,12 +93,18 @@ export class ThreadState {
 
   /**
    * Verify and apply entries that follow the head, in seq order. Entries at or
-   * below the head are ignored (a resume may repeat some).
+   * below the head are ignored if they repeat what was applied (a resume may
+   * repeat some); a different one is a fork.
    * @param {ChainItem[]} chainItems
    * @returns {Promise<Item[]>} the items applied
    */
   async ingest(chainItems) {
     if (this.broken) return [];
+    const fork = this.otherVersion(chainItems);
+    if (fork) {
+      this.broken = { seq: fork.seq, reason: 'fork', detail: 'a second, different version of an entry already verified' };
+      return [];
+    }
     const fresh = chainItems.filter((i) => i.entry && i.entry.seq > this.head.seq);
     if (fresh.length === 0) return [];
     // A batch is authenticated by its links and its last server signature
@@ -113,6 +124,23 @@ export class ThreadState {
   }
 
   /**
+   * The first item that gives an applied seq another hash, if any. The same
+   * entry again is harmless (a resume may repeat some); another one means the
+   * server signed two histories.
+   * @param {ChainItem[]} chainItems
+   * @returns {{seq: number} | null}
+   */
+  otherVersion(chainItems) {
+    for (const i of chainItems) {
+      const seq = i.entry?.seq;
+      if (typeof seq !== 'number' || seq > this.head.seq) continue;
+      const applied = this.bySeq.get(seq);
+      if (applied && applied.hash !== i.hash) return { seq };
+    }
+    return null;
+  }
+
+  /**
    * Check every entry's own server signature (after a fast open); a bad one
    * breaks the record from there, loudly.
    * @returns {Promise<boolean>} whether all verify
@@ -126,6 +154,32 @@ export class ThreadState {
       this.broken = { seq: bad, reason: 'server_sig', detail: 'server signature does not verify' };
     }
     return bad === null;
+  }
+
+  /**
+   * Compare the record with the head this browser verified on an earlier visit:
+   * another hash at that seq is a fork, and a record that ends before it is a
+   * rollback (entries this browser verified are gone). Either breaks the record,
+   * so the page keeps the remembered head instead of the served one.
+   * @param {import('../../../types.js').ChainHead} remembered
+   */
+  compareWithRemembered(remembered) {
+    const item = this.bySeq.get(remembered.seq);
+    if (item && item.hash !== remembered.hash) {
+      this.breakAt({ seq: remembered.seq, reason: 'fork', detail: 'the record differs from the one this browser verified before' });
+    } else if (remembered.seq > this.head.seq && !this.broken) {
+      // A break already explains a record that stops short.
+      const detail = `the record ends at entry ${this.head.seq}; this browser verified it up to entry ${remembered.seq}`;
+      this.breakAt({ seq: this.head.seq + 1, reason: 'rollback', detail });
+    }
+  }
+
+  /**
+   * Record a break, keeping the earliest one found.
+   * @param {{seq: number, reason: string, detail: string}} found
+   */
+  breakAt(found) {
+    if (!this.broken || found.seq <= this.broken.seq) this.broken = found;
   }
 
   /**
@@ -169,8 +223,8 @@ export class ThreadState {
     this.subject = String(creation.subject ?? '');
     this.history = creation.history === 'from_join' ? 'from_join' : 'shared';
     this.creator = String(item.actor.user);
-    const keys = await this.directory.device(item.actor.user, creation.sender_device);
-    if (!keys) throw new Error('the creating device is not certified');
+    const keys = await this.directory.deviceAt(item.actor.user, creation.sender_device, item.at);
+    if (!keys) throw new Error('the creating device was not certified when the thread was created');
     if (!(await C.verifyObject(creation, keys.sig))) throw new Error('the thread creation signature does not verify');
     this.members.set(this.creator, { joinedSeq: item.seq, expires: null });
   }
@@ -182,18 +236,17 @@ export class ThreadState {
   async applyMember(item, change) {
     item.change = change;
     const actor = String(item.actor.user);
-    const keys = await this.directory.device(actor, change.sender_device);
+    // A device revoked since still counts for a change recorded before its revocation.
+    const keys = await this.directory.deviceAt(actor, change.sender_device, item.at);
     let problem = null;
     if (change.thread !== this.thread) problem = 'the change names another thread';
-    else if (!keys) problem = 'the acting device is not certified';
+    else if (!keys) problem = 'the acting device was not certified when the change was recorded';
     else if (!(await C.verifyObject(change, keys.sig))) problem = 'the change signature does not verify';
     else if (!this.members.has(actor)) problem = 'the actor is not a member';
     else if (change.action === 'leave' && change.user !== actor) problem = 'only members leave for themselves';
-    // A change its certified device did not sign, or made by someone who is not a member, is
-    // a forgery: keys must never follow it to the person it adds, so the record is broken here.
-    // A device the directory no longer lists (revoked since) cannot be checked either way, and
-    // the replay follows the server there, saying so on the entry.
-    if (problem && problem !== 'the acting device is not certified') {
+    // A change no certified device of its actor signed, or made by someone who is not a member,
+    // is a forgery: keys must never follow it to the person it adds, so the record is broken here.
+    if (problem) {
       this.broken = { seq: item.seq, reason: 'member', detail: problem };
       throw new Error(problem);
     }
@@ -203,7 +256,6 @@ export class ThreadState {
       this.members.delete(change.user);
       this.minEpoch = this.epoch + 1;
     }
-    if (problem) throw new Error(problem);
   }
 
   /**
@@ -231,6 +283,28 @@ export class ThreadState {
     item.epoch = body?.header?.epoch;
     const clientId = body?.header?.client_id;
     if (typeof clientId === 'string') this.byClientId.set(clientId, item);
+    const refusal = this.senderRefusal(item);
+    if (refusal && !item.removed) {
+      item.payload = null;
+      item.decryptError = refusal;
+    }
+  }
+
+  /**
+   * Whether the replay so far allows this message, or why not: its sender must
+   * be a member now and have been one when its epoch's package was made, and
+   * the epoch must still be open (none closed by a removal, a leave or an
+   * expiry). The server refuses the others (`stale_epoch`); a client that
+   * believed it would read a removed member's words as if they still belonged.
+   * @param {Item} item a message, at its place in the replay
+   * @returns {'member' | 'stale' | null}
+   */
+  senderRefusal(item) {
+    const sender = String(item.actor.user);
+    const epoch = Number(item.epoch);
+    if (!this.members.has(sender) || !this.epochMembers.get(epoch)?.has(sender)) return 'member';
+    if (epoch < this.minEpoch) return 'stale';
+    return null;
   }
 
   /**
@@ -256,8 +330,10 @@ export class ThreadState {
     item.reason = checked.reason;
     item.epoch = checked.epoch;
     const signer = String(item.actor.user);
-    const keys = await this.directory.device(signer, checked.sender_device);
-    if (!keys) throw new Error('the package was sent by a device that is not certified');
+    // A device revoked since still counts for a package recorded before its revocation: the
+    // epochs it made stay readable, and the ones after them follow.
+    const keys = await this.directory.deviceAt(signer, checked.sender_device, item.at);
+    if (!keys) throw new Error('the package was sent by a device that was not certified then');
     if (!(await C.verifyKeyPackage(checked, keys.sig))) throw new Error('the package signature does not verify');
     if (checked.thread !== this.thread) throw new Error('the package names another thread');
     if (checked.reason === 'history') {
@@ -276,18 +352,16 @@ export class ThreadState {
       }
       if (problem) throw new Error(problem);
     }
-    await this.openMine(checked, signer);
+    await this.openMine(checked, keys);
   }
 
   /**
    * Unwrap the epoch key addressed to this device or to my backup key.
    * @param {KeyPackage} pkg
-   * @param {string} signer
+   * @param {import('./directory.js').DeviceKeys} keys the signing device's, as checked
    */
-  async openMine(pkg, signer) {
+  async openMine(pkg, keys) {
     if (this.epochKeys.has(pkg.epoch)) return;
-    const keys = await this.directory.device(signer, pkg.sender_device);
-    if (!keys) return;
     const mine = pkg.recipients.find((r) => r.id === this.me.device);
     const backup = `backup:${this.me.user}`;
     try {
