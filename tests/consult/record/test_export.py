@@ -13,7 +13,7 @@ from consult.actions.exports import check_export
 from consult.exceptions import InvalidCredentials, NotFound
 from consult.lib.bundle import read_bundle, verify_bundle
 from tests.helpers import add_totp, make_user, verified_client
-from tests.realtime import World, make_peer, make_world
+from tests.realtime import World, make_peer, make_world, open_thread
 from tests.record_helpers import Story, export, full_story
 
 pytestmark = pytest.mark.django_db
@@ -260,7 +260,7 @@ def test_verify__a_hundred_honest_generated_exports_raise_no_false_alarm(world: 
     from consult.actions.exports import record_data
     from consult.client.record import build_bundle
     from consult.models import Thread
-    from tests.realtime import open_thread, rotate
+    from tests.realtime import rotate
     from tests.record_helpers import change, say
 
     rng = random.Random(20261122)
@@ -339,3 +339,54 @@ def test_export__returns_the_exporters_authority_wrapped_records_keys_newest_fir
     de = world.de_supervisor
     data = check_export(RequestFactory().post("/"), de.user, thread_id, totp_now(add_totp(de.user)))
     assert [k["dh"] for k in data["wrapped_records_keys"]] == [german.dh_public]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_export__a_message_sent_just_after_the_export_entry_is_not_in_the_exported_data(world: World) -> None:
+    """The bundle must end with its export entry: a message sent between writing that entry and reading
+    the record waits for the export instead of being served after it."""
+    import time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from tests.helpers import totp_now
+    from tests.record_helpers import say
+
+    thread_id, key = open_thread(world.fr, world.case)
+    device = add_totp(world.fr_supervisor.user)
+    seen: dict[str, bool] = {"insert": False, "sent": False}
+    later: list[Future[int]] = []
+
+    def send() -> int:
+        try:
+            return say(world.fr, thread_id, key, "Sent while the supervisor exports.")
+        finally:
+            connection.close()  # this thread's own connection
+
+    def sent_or_waiting(pool: ThreadPoolExecutor) -> None:
+        later.append(pool.submit(send))
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline and not later[0].done():
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    return  # the message waits for the thread's lock
+                time.sleep(0.01)
+
+    def message_in_between(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        seen["insert"] = seen["insert"] or sql.startswith('INSERT INTO "consult_entry"')
+        if seen["insert"] and not seen["sent"] and sql.startswith("SELECT") and '"consult_entry"' in sql:
+            seen["sent"] = True  # the first read of the entries once the export entry is written
+            sent_or_waiting(pool)
+        return execute(sql, params, many, context)
+
+    with ThreadPoolExecutor(1) as pool, connection.execute_wrapper(message_in_between):
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        data = check_export(request, world.fr_supervisor.user, thread_id, totp_now(device))
+    assert seen["sent"]
+    message = later[0].result(timeout=10)
+    assert data["items"][-1]["entry"]["kind"] == "export"
+    assert message == data["items"][-1]["seq"] + 1
