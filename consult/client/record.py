@@ -17,7 +17,7 @@ from consult.client.envelopes import open_envelope
 from consult.client.keys import Device, RecordsKey, public_key_from_b64u
 from consult.client.objects import sign_object
 from consult.client.packages import open_key_package
-from consult.lib.bundle import FORMAT, Bundle, read_bundle, write_bundle
+from consult.lib.bundle import FORMAT, Bundle, entries_jsonl, file_digest, read_bundle, signing_key, write_bundle
 from consult.lib.crypto import b64u, unb64u
 from consult.lib.protocol import decrypt_file
 from consult.lib.record_html import render_html
@@ -25,8 +25,10 @@ from consult.lib.record_html import render_html
 __all__ = ["build_bundle", "epoch_keys", "open_bundle"]
 
 
-def _sender_key(data: Mapping[str, Any], device: str) -> Any:
-    return public_key_from_b64u(data["devices"][device]["sig"])
+def _sender_key(data: Mapping[str, Any], entry: Mapping[str, Any], device: str) -> Any:
+    """The certified key of ``device``, the entry's own actor device (as ``record verify`` requires)."""
+    where = f"entry {entry['seq']} ({entry['kind']})"
+    return public_key_from_b64u(signing_key(data, entry, device, where))
 
 
 def epoch_keys(data: Mapping[str, Any], records_key: RecordsKey) -> dict[int, bytes]:
@@ -36,7 +38,8 @@ def epoch_keys(data: Mapping[str, Any], records_key: RecordsKey) -> dict[int, by
         entry = item["entry"]
         if entry["kind"] == "keys" and any(r["id"] == records_key.recipient_id for r in entry["body"]["recipients"]):
             package = entry["body"]
-            keys[package["epoch"]] = open_key_package(package, records_key, _sender_key(data, package["sender_device"]))
+            sender = _sender_key(data, entry, package["sender_device"])
+            keys[package["epoch"]] = open_key_package(package, records_key, sender)
     return keys
 
 
@@ -53,9 +56,8 @@ def _decrypt_items(
         entry = item["entry"]
         if entry["kind"] == "message" and "ct" in entry["body"]:
             envelope = entry["body"]
-            payload = open_envelope(
-                envelope, keys[envelope["header"]["epoch"]], _sender_key(data, envelope["header"]["sender_device"])
-            )
+            sender = _sender_key(data, entry, envelope["header"]["sender_device"])
+            payload = open_envelope(envelope, keys[envelope["header"]["epoch"]], sender)
             item["payload"] = payload
             for attachment in payload.get("files", []):
                 blob = blobs[attachment["blob"]]
@@ -104,7 +106,7 @@ def build_bundle(
         for i in items
         if i["entry"]["kind"] == "receipt"
     ]
-    manifest = sign_object(exporter, {
+    manifest = {
         "format": FORMAT, "thread": data["thread"], "case": data["case"], "server_key": data["server_key"],
         "head": {"seq": items[-1]["seq"], "hash": items[-1]["hash"]}, "members": data["members"],
         "identities": data["identities"], "devices": data["devices"], "records_keys": data["records_keys"],
@@ -112,14 +114,17 @@ def build_bundle(
         "contents": "plaintext" if records_key is not None else "ciphertext",
         "exporter": {"user": exporter.user, "device": exporter.id, "authority": exporter_authority},
         "exported_at": format_timestamp(exported_at or datetime.now(UTC)),
-    })  # fmt: skip
-    return write_bundle(Bundle(manifest, items, files, render_html(manifest, items)))
+    }  # fmt: skip
+    html = render_html(manifest, items)
+    digests = {"entries.jsonl": file_digest(entries_jsonl(items)), "record.html": file_digest(html.encode())}
+    signed = sign_object(exporter, {**manifest, "digests": digests})
+    return write_bundle(Bundle(signed, items, files, html))
 
 
 def open_bundle(data: bytes, records_key: RecordsKey) -> Bundle:
     """Decrypt a ciphertext-only bundle with the authority's records key (for ``record open``)."""
     bundle = read_bundle(data)
-    source = {"items": bundle.items, "devices": bundle.manifest["devices"]}
+    source = {"items": bundle.items, "devices": bundle.manifest["devices"], "identities": bundle.manifest["identities"]}
     blobs = {path.split("/")[1].removesuffix(".blob"): content for path, content in bundle.files.items()}
     items, files, _ = _decrypt_items(source, epoch_keys(source, records_key), blobs)
     return Bundle(bundle.manifest, items, files, render_html(bundle.manifest, items))
