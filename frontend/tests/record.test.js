@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as C from '../static/comity/crypto/index.js';
-import { RecordError, buildBundle } from '../static/comity/record/bundle.js';
+import { RecordError, buildBundle, safeName } from '../static/comity/record/bundle.js';
 import { installMiniDom } from './mini-dom.js';
 
 installMiniDom(); // record.html is built as DOM nodes
@@ -174,6 +174,18 @@ describe('record export', () => {
       const { data, build } = await scene({ end });
       await assert.rejects(buildBundle(/** @type {any} */ (data), build),
         (err) => err instanceof RecordError && /does not end with your export/.test(err.message), end);
+    }
+  });
+
+  test('file names a member chose cannot climb out of their folder in the ZIP', async () => {
+    const hostile = ['..', '.', '../../etc/passwd', '.hidden', '…', 'a/../../b.pdf'];
+    assert.deepEqual(hostile.map(safeName), ['file', 'file', '_.._etc_passwd', 'hidden', '_', 'a_.._.._b.pdf']);
+    const { data, build } = await scene({ fileNames: hostile });
+    const bundle = await buildBundle(/** @type {any} */ (data), build);
+    const paths = bundle.files.map((f) => f.name).filter((name) => name.startsWith('files/'));
+    assert.equal(paths.length, hostile.length);
+    for (const path of paths) {
+      assert.ok(path.split('/').every((part) => part !== '' && !part.startsWith('.')), path);
     }
   });
 });

@@ -48,11 +48,12 @@ export class RecordError extends Error {
 
 /**
  * A file name safe in any archive reader: the same rule as the Python builder.
+ * No separators, and no leading dot, so neither `..` nor `.` (nor a hidden file).
  * @param {string} name
  * @returns {string}
  */
 export function safeName(name) {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'file';
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 80) || 'file';
 }
 
 /**
@@ -193,7 +194,7 @@ async function decryptItems(data, devices, keys, options) {
       for (const file of item.payload.files) {
         const content = await C.decryptFile(/** @type {Uint8Array<ArrayBuffer>} */ (await options.blob(file.blob)),
           C.b64uDecode(file.key), { sha256: file.sha256 });
-        const path = `files/${file.blob}/${safeName(file.name)}`;
+        const path = `files/${safeName(file.blob)}/${safeName(file.name)}`;
         files.set(path, content);
         listed.push({ path, sha256: await sha256B64u(content), blob: file.blob, blob_sha256: file.sha256 });
       }
