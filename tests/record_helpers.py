@@ -114,16 +114,25 @@ def full_story(world: World) -> Story:
     return Story(thread_id, texts, files, blobs)
 
 
-def export(world: World, supervisor: Peer, story: Story, *, plaintext: bool = True) -> bytes:
-    """Export through the API's action (fresh OTP) and build the ZIP as the browser does."""
+def export_data(world: World, supervisor: Peer, story: Story) -> dict[str, Any]:
+    """Export through the API's action (fresh OTP): the record's raw material, ending with the export entry."""
     device = add_totp(supervisor.user)
     request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
-    data = check_export(request, supervisor.user, story.thread_id, totp_now(device))
+    return check_export(request, supervisor.user, story.thread_id, totp_now(device))
+
+
+def build(world: World, supervisor: Peer, data: dict[str, Any], blobs: dict[str, bytes], *, plaintext: bool) -> bytes:
+    """The ZIP ``supervisor``'s browser would make from ``data``: readable with the records key, or not."""
     authority = supervisor.user.authority
     assert authority is not None
     records = world.records[authority.code] if plaintext else None
     return build_bundle(data, exporter=supervisor.device, exporter_authority=authority.code,
-                        blobs=story.blobs, records_key=records)  # fmt: skip
+                        blobs=blobs, records_key=records)  # fmt: skip
 
 
-__all__ = ["Story", "export", "full_story", "unb64u"]
+def export(world: World, supervisor: Peer, story: Story, *, plaintext: bool = True) -> bytes:
+    """Export through the API's action (fresh OTP) and build the ZIP as the browser does."""
+    return build(world, supervisor, export_data(world, supervisor, story), story.blobs, plaintext=plaintext)
+
+
+__all__ = ["Story", "build", "export", "export_data", "full_story", "unb64u"]

@@ -60,7 +60,9 @@ def check_export(request: HttpRequest, user: User, thread_id: str, code: str) ->
     with transaction.atomic():
         locked = locked_thread(thread.pk)
         do_append_entry(locked, "export", {"by": str(user.pk), "format": FORMAT}, user=user, device=None)
-    return {**record_data(thread), "wrapped_records_keys": wrapped_records_keys(user)}
+        # Read under the same lock: a bundle ends with its export entry, so nothing may slip in after it.
+        data = record_data(thread)
+    return {**data, "wrapped_records_keys": wrapped_records_keys(user)}
 
 
 def wrapped_records_keys(user: User) -> list[dict[str, Any]]:

@@ -3,8 +3,9 @@
 A bundle is one ZIP::
 
     manifest.json   case, thread, members over time, identities, device and
-                    records-key certificates, server key, head, files,
-                    exporter and time; signed by the exporter's device
+                    records-key certificates, server key, head, files, the
+                    digests of entries.jsonl and record.html, exporter and
+                    time; signed by the exporter's device
     entries.jsonl   one chain item per line: {"seq","entry","hash","server_sig",
                     "payload"?, "digest"?}  ("digest" only where content was purged)
     files/…         attachments: decrypted (plaintext bundle) or as blobs
@@ -34,6 +35,7 @@ from consult.lib.protocol import (
 )
 
 FORMAT = "comity-record/v1"
+DIGESTED = ("entries.jsonl", "record.html")  # what a reader is shown beside the chain, covered by the manifest
 SIGNED_KINDS = {"create": "sender_device", "keys": "sender_device", "member": "sender_device", "receipt": "device"}
 
 
@@ -47,6 +49,7 @@ class Bundle:
     items: list[dict[str, Any]]
     files: dict[str, bytes]
     html: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)  # of DIGESTED as read from the ZIP
 
 
 @dataclass
@@ -61,6 +64,16 @@ class Summary:
     purged: int = 0
 
 
+def file_digest(content: bytes) -> str:
+    """SHA-256, base64url: how the manifest names a file's content."""
+    return b64u(hashlib.sha256(content).digest())
+
+
+def entries_jsonl(items: list[dict[str, Any]]) -> bytes:
+    """``entries.jsonl`` as an exporter writes it: one canonical JSON item a line."""
+    return b"\n".join(canonical_json(i) for i in items) + b"\n"
+
+
 def read_bundle(data: bytes) -> Bundle:
     """Parse a bundle ZIP; raises :class:`BundleError` if it is not one."""
     try:
@@ -70,11 +83,12 @@ def read_bundle(data: bytes) -> Bundle:
         items = [parse_json(line) for line in lines if line.strip()]
         files = {n: archive.read(n) for n in archive.namelist() if n.startswith("files/") and not n.endswith("/")}
         html = archive.read("record.html").decode() if "record.html" in archive.namelist() else None
+        digests = {name: file_digest(archive.read(name)) for name in DIGESTED if name in archive.namelist()}
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, CanonicalJSONError) as exc:
         raise BundleError(f"not a {FORMAT} bundle: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"manifest.json is not {FORMAT}")
-    return Bundle(manifest, items, files, html)
+    return Bundle(manifest, items, files, html, digests)
 
 
 def write_bundle(bundle: Bundle) -> bytes:
@@ -82,7 +96,7 @@ def write_bundle(bundle: Bundle) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", canonical_json(bundle.manifest))
-        archive.writestr("entries.jsonl", b"\n".join(canonical_json(i) for i in bundle.items) + b"\n")
+        archive.writestr("entries.jsonl", entries_jsonl(bundle.items))
         for name, content in sorted(bundle.files.items()):
             archive.writestr(name, content)
         if bundle.html is not None:
@@ -122,8 +136,18 @@ def _device_key(manifest: Mapping[str, Any], device: Any, user: Any, where: str)
     return str(cert["sig"])
 
 
+def signing_key(manifest: Mapping[str, Any], entry: Mapping[str, Any], device: Any, where: str) -> str:
+    """The key of ``device``, which signed ``entry``'s body: the entry's own actor device, certified
+    by its actor's identity. The server records who sent what; a signature by any other device
+    would show one member's words as another's (or as coming from a browser that did not send them)."""
+    actor = entry.get("actor") or {}
+    if device != actor.get("device"):
+        raise BundleError(f"{where}: signed by device {device}, not by the entry's actor device {actor.get('device')}")
+    return _device_key(manifest, device, actor.get("user"), where)
+
+
 def _check_entry_signature(manifest: Mapping[str, Any], seq: int, entry: Mapping[str, Any], purged: bool) -> None:
-    kind, body, user = entry.get("kind"), entry.get("body"), (entry.get("actor") or {}).get("user")
+    kind, body = entry.get("kind"), entry.get("body")
     where = f"entry {seq} ({kind})"
     if not isinstance(body, dict):
         return
@@ -131,10 +155,10 @@ def _check_entry_signature(manifest: Mapping[str, Any], seq: int, entry: Mapping
         if purged:
             return  # the signed ciphertext is gone; the chain still binds the entry
         header = body.get("header") or {}
-        key = _device_key(manifest, header.get("sender_device"), user, where)
+        key = signing_key(manifest, entry, header.get("sender_device"), where)
         _signed(body.get("sig"), envelope_signed_bytes(body), key, where)
     elif kind in SIGNED_KINDS:
-        key = _device_key(manifest, body.get(SIGNED_KINDS[kind]), user, where)
+        key = signing_key(manifest, entry, body.get(SIGNED_KINDS[kind]), where)
         _signed(body.get("sig"), signed_object_bytes(body), key, where)
 
 
@@ -204,11 +228,36 @@ def _verify_files(bundle: Bundle, summary: Summary) -> None:
         content = bundle.files.get(path)
         if content is None:
             raise BundleError(f"{path}: missing")
-        if b64u(hashlib.sha256(content).digest()) != listed.get("sha256"):
+        if file_digest(content) != listed.get("sha256"):
             raise BundleError(f"{path}: SHA-256 does not match the manifest (changed or truncated)")
         summary.files += 1
     if set(bundle.files) != {f.get("path") for f in bundle.manifest.get("files", [])}:
         raise BundleError("files/ holds files the manifest does not list")
+
+
+def _verify_digests(bundle: Bundle) -> None:
+    """What a readable bundle shows (payloads, record.html) is not in the chain: the manifest covers it."""
+    listed = bundle.manifest.get("digests")
+    if not isinstance(listed, dict):
+        raise BundleError("manifest: no digests of entries.jsonl and record.html")
+    for name in DIGESTED:
+        if name not in bundle.digests:
+            raise BundleError(f"{name}: missing")
+        if bundle.digests[name] != listed.get(name):
+            raise BundleError(f"{name}: SHA-256 does not match the manifest (changed or truncated)")
+
+
+def _verify_end(bundle: Bundle) -> None:
+    """The record ends with the export entry of the exporter the manifest names (DESIGN §5):
+    an exporter cannot leave out what the thread said after some earlier point."""
+    exporter = (bundle.manifest.get("exporter") or {}).get("user")
+    last = bundle.items[-1]["entry"]
+    actor = (last.get("actor") or {}).get("user")
+    if last.get("kind") != "export" or last.get("body") != {"by": exporter, "format": FORMAT} or actor != exporter:
+        raise BundleError(
+            f"entry {last.get('seq')}: the record does not end with the export entry of its exporter {exporter} "
+            f"(this last entry is {last.get('kind')} by {actor})"
+        )
 
 
 def _verify_manifest(bundle: Bundle, hashes: dict[int, str]) -> None:
@@ -232,7 +281,7 @@ def _verify_manifest(bundle: Bundle, hashes: dict[int, str]) -> None:
 
 
 def verify_bundle(bundle: Bundle) -> Summary:
-    """Check every hash, signature, certificate, acknowledgement and file digest.
+    """Check every hash, signature, certificate, acknowledgement and file digest, and the record's end.
 
     Raises:
         BundleError: naming the first break.
@@ -240,8 +289,10 @@ def verify_bundle(bundle: Bundle) -> Summary:
     summary = Summary()
     hashes = _verify_chain(bundle, summary)
     _verify_manifest(bundle, hashes)
+    _verify_end(bundle)
     _verify_receipts(bundle, hashes, summary)
     _verify_files(bundle, summary)
+    _verify_digests(bundle)
     summary.members = [
         f"{m.get('display_name')} ({m.get('authority')}, {m.get('role')}) from entry {m.get('joined_seq')}"
         + (f" to {m.get('ended_seq')} ({m.get('end_reason')})" if m.get("ended_seq") else "")

@@ -27,6 +27,18 @@ def _who(members: Mapping[str, Mapping[str, Any]], user: str | None) -> str:
     return f"{member['display_name']} ({member['authority']})" if member else user
 
 
+def entry_number(value: Any) -> int | None:
+    """``value`` if it names an entry (a positive integer), else None: a payload holds what a member's
+    client wrote, which the server cannot read, let alone check."""
+    return value if type(value) is int and value > 0 else None
+
+
+def attachments(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The attachments a payload lists, leaving out anything that is not one."""
+    files = payload.get("files", [])
+    return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
 def purge_reasons(items: Sequence[Mapping[str, Any]]) -> dict[int, str]:
     """Why each purged entry lost its content, from the ``purge`` entries: seq → reason."""
     reasons: dict[int, str] = {}
@@ -59,14 +71,14 @@ def _body_html(
         if payload is None:
             return f"<p>[{plain_text(header.get('kind'))}] {meta} (encrypted: open with the records key)</p>"
         files = "".join(
-            f"<li>{plain_text(f.get('name'))} ({int(f.get('size', 0))} bytes, "
+            f"<li>{plain_text(f.get('name'))} ({plain_text(f.get('size'))} bytes, "
             f"SHA-256 {plain_text(f.get('sha256'))})</li>"
-            for f in payload.get("files", [])
+            for f in attachments(payload)
         )
         extra = "".join(
-            f"<p class='meta'>{label} entry {int(payload[key])}</p>"
+            f"<p class='meta'>{label} entry {entry_number(payload.get(key))}</p>"
             for key, label in (("reply_to", "In reply to"), ("edits", "Edits"))
-            if payload.get(key)
+            if entry_number(payload.get(key))
         )
         return (
             f"<p class='meta'>{plain_text(header.get('kind'))} {meta}</p>{extra}"

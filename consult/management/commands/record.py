@@ -1,4 +1,4 @@
-"""``record verify FILE`` and ``record open FILE --key KEYFILE``: the record, offline (DESIGN §5)."""
+"""``record verify FILE`` and ``record open FILE --key KEYFILE…``: the record, offline (DESIGN §5)."""
 
 import getpass
 import json
@@ -40,7 +40,13 @@ class Command(BaseCommand):
         verify.add_argument("file", type=Path)
         opener = sub.add_parser("open", help="decrypt with the records key; write record.html and record.pdf")
         opener.add_argument("file", type=Path)
-        opener.add_argument("--key", type=Path, required=True, help="records key: PEM, or wrapped JSON")
+        opener.add_argument(
+            "--key",
+            type=Path,
+            action="append",
+            required=True,
+            help="records key: PEM, or wrapped JSON; repeat for each key (current and retired) the authority had",
+        )
         opener.add_argument("--authority", help="authority code of the key (default: the exporter's)")
         opener.add_argument("--passphrase-file", type=Path)
         opener.add_argument("--out", type=Path, help="output folder (default: next to FILE)")
@@ -84,11 +90,13 @@ class Command(BaseCommand):
         from consult.client.record import open_bundle
 
         authority = options["authority"] or manifest["exporter"]["authority"]
-        key = load_records_key(options["key"], authority, options["passphrase_file"])
+        keys = [load_records_key(path, authority, options["passphrase_file"]) for path in options["key"]]
         try:
-            bundle = open_bundle(data, key)
+            bundle, warnings = open_bundle(data, keys)
         except Exception as exc:
-            raise CommandError(f"cannot decrypt with this key: {exc}") from None
+            raise CommandError(f"cannot decrypt with these keys: {exc}") from None
+        for warning in warnings:  # each names its entry; the rest of the record is still written
+            self.stderr.write(f"warning: {warning}")
         out_dir = options["out"] or options["file"].parent
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "record.html").write_text(bundle.html or "")

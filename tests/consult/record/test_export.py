@@ -13,8 +13,8 @@ from consult.actions.exports import check_export
 from consult.exceptions import InvalidCredentials, NotFound
 from consult.lib.bundle import read_bundle, verify_bundle
 from tests.helpers import add_totp, make_user, verified_client
-from tests.realtime import World, make_peer, make_world
-from tests.record_helpers import Story, export, full_story
+from tests.realtime import World, make_peer, make_world, open_thread
+from tests.record_helpers import Story, build, export, export_data, full_story
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,22 @@ def _remove_acknowledgement(files: dict[str, bytes]) -> None:
     _put_lines(files, lines[:receipt] + lines[receipt + 1 :])
 
 
+def _edit_shown_text(files: dict[str, bytes]) -> None:
+    """A decrypted payload says something else; the chain (over the ciphertext) is untouched."""
+    lines = _lines(files)
+    message = next(line for line in lines if "payload" in line)
+    message["payload"]["text"] = "No: the offence carries six months at most."
+    _put_lines(files, lines)
+
+
+def _edit_html(files: dict[str, bytes]) -> None:
+    files["record.html"] = files["record.html"].replace(b"at least one year", b"at most six months")
+
+
+def _drop_html(files: dict[str, bytes]) -> None:
+    del files["record.html"]
+
+
 def _edit_manifest(files: dict[str, bytes]) -> None:
     manifest = json.loads(files["manifest.json"])
     manifest["members"][0]["display_name"] = "Somebody Else"
@@ -239,6 +255,9 @@ TAMPERING = {
     "truncated file": (_truncate_file, "SHA-256 does not match"),
     "removed acknowledgement": (_remove_acknowledgement, "missing, out of order"),
     "edited manifest": (_edit_manifest, "manifest (exporter's signature)"),
+    "edited shown text": (_edit_shown_text, "entries.jsonl: SHA-256 does not match the manifest"),
+    "edited record.html": (_edit_html, "record.html: SHA-256 does not match the manifest"),
+    "dropped record.html": (_drop_html, "record.html: missing"),
     "entry rewritten behind a digest": (_rewrite_behind_a_digest, "claims a purge but is not a message"),
     "purge that no entry records": (_purge_without_a_purge_entry, "no purge entry records that"),
 }
@@ -257,10 +276,15 @@ def test_verify__a_hundred_honest_generated_exports_raise_no_false_alarm(world: 
     """Threads of varied shape (members in and out, rotations, receipts) all verify."""
     import random
 
+    from django.db import transaction
+
     from consult.actions.exports import record_data
+    from consult.actions.records import do_append_entry
+    from consult.actions.threads import locked_thread
     from consult.client.record import build_bundle
+    from consult.lib.bundle import FORMAT
     from consult.models import Thread
-    from tests.realtime import open_thread, rotate
+    from tests.realtime import rotate
     from tests.record_helpers import change, say
 
     rng = random.Random(20261122)
@@ -272,9 +296,12 @@ def test_verify__a_hundred_honest_generated_exports_raise_no_false_alarm(world: 
         for m in range(rng.randint(0, 4)):
             key = rotate(world.fr, thread_id) if rng.random() < 0.2 else key
             say(world.fr, thread_id, key, f"thread {n} message {m} " + "é€😀" * rng.randint(0, 3))
-        data = record_data(Thread.objects.get(pk=thread_id))
         authority = rng.choice(["FR-MJ", "DE-BFJ"])
         supervisor = world.fr_supervisor if authority == "FR-MJ" else world.de_supervisor
+        with transaction.atomic():  # the export entry, as check_export writes it (without a code each time)
+            body = {"by": str(supervisor.user.pk), "format": FORMAT}
+            do_append_entry(locked_thread(thread_id), "export", body, user=supervisor.user, device=None)
+        data = record_data(Thread.objects.get(pk=thread_id))
         bundle = build_bundle(data, exporter=supervisor.device, exporter_authority=authority, blobs={},
                               records_key=world.records[authority] if rng.random() < 0.7 else None)  # fmt: skip
         summary = verify_bundle(read_bundle(bundle))
@@ -339,3 +366,149 @@ def test_export__returns_the_exporters_authority_wrapped_records_keys_newest_fir
     de = world.de_supervisor
     data = check_export(RequestFactory().post("/"), de.user, thread_id, totp_now(add_totp(de.user)))
     assert [k["dh"] for k in data["wrapped_records_keys"]] == [german.dh_public]
+
+
+# --- where a bundle ends, and who signed what ------------------------------------------
+
+
+def test_verify__a_bundle_cut_short_by_its_exporter_is_broken(world: World, story: Story) -> None:
+    """An exporter that signs a record without its own export entry (or stops earlier) hides what follows."""
+    from consult.lib.bundle import BundleError
+
+    data = export_data(world, world.fr_supervisor, story)
+    for cut in (data["items"][:-1], data["items"][:-3]):
+        bundle = read_bundle(build(world, world.fr_supervisor, {**data, "items": cut}, story.blobs, plaintext=True))
+        with pytest.raises(BundleError, match=f"entry {len(cut)}: the record does not end with the export entry"):
+            verify_bundle(bundle)
+
+
+def test_verify__a_bundle_ending_with_someone_elses_export_is_broken(world: World, story: Story) -> None:
+    """The last entry must be the export made by the exporter that the manifest names."""
+    from consult.lib.bundle import BundleError
+
+    data = export_data(world, world.fr_supervisor, story)
+    bundle = read_bundle(build(world, world.de_supervisor, data, story.blobs, plaintext=False))
+    with pytest.raises(BundleError, match="the record does not end with the export entry"):
+        verify_bundle(bundle)
+    honest = export_data(world, world.de_supervisor, story)
+    verify_bundle(read_bundle(build(world, world.de_supervisor, honest, story.blobs, plaintext=False)))
+
+
+def test_verify__the_manifest_carries_the_digests_of_what_a_readable_bundle_shows(world: World, story: Story) -> None:
+    import hashlib
+
+    from consult.lib.crypto import b64u
+
+    data = export(world, world.fr_supervisor, story)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["digests"] == {
+        name: b64u(hashlib.sha256(archive.read(name)).digest()) for name in ("entries.jsonl", "record.html")
+    }
+
+
+def _forged_attribution(world: World, story: Story, signer: str) -> dict:  # type: ignore[type-arg]
+    """The record as a compromised server could serve it: the first message of the French officer
+    moved to ``signer``'s certified device (another of her own, or the German officer's), the
+    chain re-signed with the server's own key so that every link and server signature holds."""
+    from consult.client import build_acknowledgement
+    from consult.client.chain import ChainWriter
+    from consult.lib.crypto import unb64u
+    from consult.lib.server_key import server_private_key
+
+    second = world.fr.add_device()
+    data = export_data(world, world.fr_supervisor, story)
+    items = data["items"]
+    french = str(world.fr.user.pk)
+    message = next(i for i in items if i["entry"]["kind"] == "message" and i["entry"]["actor"]["user"] == french)
+    if signer == "another device of the sender":
+        message["entry"]["actor"]["device"] = second.id
+    else:
+        message["entry"]["actor"] = {"user": str(world.de.user.pk), "device": world.de.device.id}
+    writer, hashes = ChainWriter(story.thread_id, server_private_key()), {}
+    data["items"] = []
+    for item in items:
+        kind, body = item["entry"]["kind"], item["entry"]["body"]
+        if kind == "receipt":  # the German officer acknowledges the chain as served to him
+            body = build_acknowledgement(world.de.device, thread=story.thread_id, seq=body["seq"],
+                                         hash_=unb64u(hashes[body["seq"]]))  # fmt: skip
+        data["items"].append(writer.append(kind, body, **item["entry"]["actor"]))
+        hashes[item["seq"]] = data["items"][-1]["hash"]
+    return data
+
+
+SIGNERS = ["another device of the sender", "a device of another member"]
+
+
+@pytest.mark.parametrize("signer", SIGNERS)
+def test_verify__an_envelope_signed_by_a_device_other_than_the_entrys_actor_is_broken(
+    world: World, story: Story, signer: str
+) -> None:
+    from consult.lib.bundle import BundleError
+
+    data = _forged_attribution(world, story, signer)
+    bundle = read_bundle(build(world, world.fr_supervisor, data, story.blobs, plaintext=False))
+    with pytest.raises(BundleError, match=r"entry \d+ \(message\): .*device"):
+        verify_bundle(bundle)
+
+
+@pytest.mark.parametrize("signer", SIGNERS)
+def test_export__refuses_an_envelope_signed_by_a_device_other_than_the_entrys_actor(
+    world: World, story: Story, signer: str
+) -> None:
+    from consult.lib.bundle import BundleError
+
+    data = _forged_attribution(world, story, signer)
+    with pytest.raises(BundleError, match=r"entry \d+ \(message\): .*device"):
+        build(world, world.fr_supervisor, data, story.blobs, plaintext=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_export__a_message_sent_just_after_the_export_entry_is_not_in_the_exported_data(world: World) -> None:
+    """The bundle must end with its export entry: a message sent between writing that entry and reading
+    the record waits for the export instead of being served after it."""
+    import time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from tests.helpers import totp_now
+    from tests.record_helpers import say
+
+    thread_id, key = open_thread(world.fr, world.case)
+    device = add_totp(world.fr_supervisor.user)
+    seen: dict[str, bool] = {"insert": False, "sent": False}
+    later: list[Future[int]] = []
+
+    def send() -> int:
+        try:
+            return say(world.fr, thread_id, key, "Sent while the supervisor exports.")
+        finally:
+            connection.close()  # this thread's own connection
+
+    def sent_or_waiting(pool: ThreadPoolExecutor) -> None:
+        later.append(pool.submit(send))
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline and not later[0].done():
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    return  # the message waits for the thread's lock
+                time.sleep(0.01)
+
+    def message_in_between(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        seen["insert"] = seen["insert"] or sql.startswith('INSERT INTO "consult_entry"')
+        if seen["insert"] and not seen["sent"] and sql.startswith("SELECT") and '"consult_entry"' in sql:
+            seen["sent"] = True  # the first read of the entries once the export entry is written
+            sent_or_waiting(pool)
+        return execute(sql, params, many, context)
+
+    with ThreadPoolExecutor(1) as pool, connection.execute_wrapper(message_in_between):
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        data = check_export(request, world.fr_supervisor.user, thread_id, totp_now(device))
+    assert seen["sent"]
+    message = later[0].result(timeout=10)
+    assert data["items"][-1]["entry"]["kind"] == "export"
+    assert message == data["items"][-1]["seq"] + 1

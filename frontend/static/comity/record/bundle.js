@@ -48,11 +48,12 @@ export class RecordError extends Error {
 
 /**
  * A file name safe in any archive reader: the same rule as the Python builder.
+ * No separators, and no leading dot, so neither `..` nor `.` (nor a hidden file).
  * @param {string} name
  * @returns {string}
  */
 export function safeName(name) {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'file';
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 80) || 'file';
 }
 
 /**
@@ -73,10 +74,25 @@ async function verifyChain(data) {
 }
 
 /**
- * Each device's certificate against one of its user's identity keys; the
- * signing key of every device that does verify.
+ * The record ends with this exporter's own `export` entry (DESIGN §5), as
+ * `record verify` requires: a bundle may not stop short of it.
  * @param {RecordData} data
- * @returns {Promise<Map<string, string>>}
+ * @param {string} exporter user id
+ */
+function checkEnd(data, exporter) {
+  const last = data.items[data.items.length - 1]?.entry;
+  const body = /** @type {{[key: string]: unknown}} */ (last?.body ?? {});
+  if (last?.kind !== 'export' || last.actor.user !== exporter || body.by !== exporter || body.format !== FORMAT ||
+      Object.keys(body).length !== 2) {
+    throw new RecordError(`The record does not end with your export (entry ${last?.seq} is ${last?.kind}).`);
+  }
+}
+
+/**
+ * Each device's certificate against one of its user's identity keys; the
+ * user and signing key of every device that does verify.
+ * @param {RecordData} data
+ * @returns {Promise<Map<string, {user: string, key: string}>>}
  */
 async function certifiedDevices(data) {
   const keys = new Map();
@@ -85,29 +101,37 @@ async function certifiedDevices(data) {
     if (cert.device === id && identities.includes(cert.identity) &&
         (await C.verifyDeviceCertificate(cert.identity, { user: cert.user, device: cert.device, dh: cert.dh, sig: cert.sig },
           cert.certificate))) {
-      keys.set(id, cert.sig);
+      keys.set(id, { user: cert.user, key: cert.sig });
     }
   }
   return keys;
 }
 
 /**
- * @param {Map<string, string>} devices
+ * The key of the device that signed an entry's body: the entry's own actor
+ * device, certified for its actor. The server records who sent what; any
+ * other signer would show one member's words under another's name.
+ * @param {Map<string, {user: string, key: string}>} devices
  * @param {string} device
- * @param {number} seq
+ * @param {import('../../../types.js').Entry} entry
  * @returns {string}
  */
-function signer(devices, device, seq) {
-  const key = devices.get(device);
-  if (key === undefined) throw new RecordError(`Entry ${seq} is signed by device ${device}, which has no valid certificate.`);
-  return key;
+function signer(devices, device, entry) {
+  const certified = devices.get(device);
+  if (certified === undefined) {
+    throw new RecordError(`Entry ${entry.seq} is signed by device ${device}, which has no valid certificate.`);
+  }
+  if (device !== entry.actor.device || certified.user !== entry.actor.user) {
+    throw new RecordError(`Entry ${entry.seq} is signed by device ${device}, not by the device of its sender ${entry.actor.user}.`);
+  }
+  return certified.key;
 }
 
 /**
  * Every epoch key of the thread, from the packages addressed to `records:<authority>`,
  * trying each of the authority's records keys (current and retired).
  * @param {RecordData} data
- * @param {Map<string, string>} devices
+ * @param {Map<string, {user: string, key: string}>} devices
  * @param {string} authority
  * @param {CryptoKey[]} recordsKeys ECDH private keys
  * @returns {Promise<Map<number, Uint8Array>>}
@@ -119,7 +143,7 @@ async function epochKeys(data, devices, authority, recordsKeys) {
     const { entry } = item;
     const pkg = /** @type {any} */ (entry.body);
     if (entry.kind !== 'keys' || !pkg.recipients.some((/** @type {{id: string}} */ r) => r.id === recipient)) continue;
-    const sender = signer(devices, pkg.sender_device, entry.seq);
+    const sender = signer(devices, pkg.sender_device, entry);
     let opened = null;
     for (const key of recordsKeys) {
       try {
@@ -148,7 +172,7 @@ async function epochKeys(data, devices, authority, recordsKeys) {
 /**
  * Decrypt every message (and its files) with the thread's epoch keys.
  * @param {RecordData} data
- * @param {Map<string, string>} devices
+ * @param {Map<string, {user: string, key: string}>} devices
  * @param {Map<number, Uint8Array>} keys
  * @param {BuildOptions} options
  */
@@ -165,12 +189,12 @@ async function decryptItems(data, devices, keys, options) {
     if (item.entry.kind === 'message' && typeof envelope.ct === 'string') {
       const key = keys.get(envelope.header.epoch);
       if (key === undefined) throw new RecordError(`No key for epoch ${envelope.header.epoch} (entry ${item.entry.seq}).`);
-      const sender = signer(devices, envelope.header.sender_device, item.entry.seq);
+      const sender = signer(devices, envelope.header.sender_device, item.entry);
       item.payload = await C.openEnvelope(envelope, key, sender);
       for (const file of item.payload.files) {
         const content = await C.decryptFile(/** @type {Uint8Array<ArrayBuffer>} */ (await options.blob(file.blob)),
           C.b64uDecode(file.key), { sha256: file.sha256 });
-        const path = `files/${file.blob}/${safeName(file.name)}`;
+        const path = `files/${safeName(file.blob)}/${safeName(file.name)}`;
         files.set(path, content);
         listed.push({ path, sha256: await sha256B64u(content), blob: file.blob, blob_sha256: file.sha256 });
       }
@@ -211,6 +235,7 @@ async function keepCiphertext(data, options) {
 export async function buildBundle(data, options) {
   options.onProgress?.({ phase: 'verify', done: 0, total: data.items.length });
   await verifyChain(data);
+  checkEnd(data, options.exporter.user);
   const devices = await certifiedDevices(data);
   const plain = options.recordsKeys !== null;
   options.onProgress?.({ phase: 'keys', done: 0, total: 1 });
@@ -220,7 +245,7 @@ export async function buildBundle(data, options) {
   options.onProgress?.({ phase: 'sign', done: 0, total: 1 });
   const last = items[items.length - 1];
   const { exporter } = options;
-  const manifest = await C.signObject({
+  const unsigned = {
     format: FORMAT, thread: data.thread, case: data.case, server_key: data.server_key,
     head: { seq: last.entry.seq, hash: last.hash }, members: data.members, identities: data.identities,
     devices: data.devices, records_keys: data.records_keys,
@@ -232,16 +257,20 @@ export async function buildBundle(data, options) {
     contents: plain ? 'plaintext' : 'ciphertext',
     exporter: { user: exporter.user, device: exporter.device, authority: exporter.authority },
     exported_at: (options.now ?? new Date()).toISOString(),
-  }, exporter.sigPrivate);
-  const lines = items.map((i) => new TextDecoder().decode(C.canonicalBytes(i))).join('\n') + '\n';
+  };
+  const entries = new TextEncoder().encode(items.map((i) => new TextDecoder().decode(C.canonicalBytes(i))).join('\n') + '\n');
+  const html = new TextEncoder().encode(renderRecordHtml(unsigned, items));
+  // The chain covers the ciphertext only: the digests put the shown text under the exporter's signature too.
+  const digests = { 'entries.jsonl': await sha256B64u(entries), 'record.html': await sha256B64u(html) };
+  const manifest = await C.signObject({ ...unsigned, digests }, exporter.sigPrivate);
   return {
     manifest,
     items,
     files: [
       { name: 'manifest.json', data: C.canonicalBytes(manifest) },
-      { name: 'entries.jsonl', data: new TextEncoder().encode(lines) },
+      { name: 'entries.jsonl', data: entries },
       ...[...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, content]) => ({ name, data: content })),
-      { name: 'record.html', data: new TextEncoder().encode(renderRecordHtml(manifest, items)) },
+      { name: 'record.html', data: html },
     ],
   };
 }
