@@ -63,8 +63,12 @@ class Chain {
  * A thread as `POST threads/{id}/record` hands it to a French supervisor: the French officer
  * opens it and sends a document, the German officer answers, the supervisor exports.
  * `forge` may change who the server says sent the German answer; `end` what the record ends with.
+ * `hostile` has the German officer seal an answer whose payload the client refuses and the
+ * French one attach a file the server does not hold; `forgedAnswer` alters the answer after
+ * its sender signed it (a server rewriting the record, chain and all).
  * @param {{actorOfAnswer?: (people: any) => {user: string, device: string},
- *   end?: 'export' | 'nothing' | 'export by another', fileNames?: string[]}} [options]
+ *   end?: 'export' | 'nothing' | 'export by another', fileNames?: string[], hostile?: boolean,
+ *   forgedAnswer?: boolean}} [options]
  */
 async function scene(options = {}) {
   const server = await C.generateKeyPair('ecdsa');
@@ -109,8 +113,14 @@ async function scene(options = {}) {
     const header = { v: 1, thread: THREAD, epoch: 1, sender_device: who.device.id, client_id: C.newClientId(), kind: 'text', meta: {} };
     return C.sealEnvelope(header, { text, reply_to: null, edits: null, files: attached }, epochKey, who.device.sig.privateKey);
   };
+  if (options.hostile) {
+    files.push({ ...files[0], blob: '0f0f0f0f-0000-4000-8000-999999999999', name: 'missing.pdf' });
+  }
   await chain.append('message', await say(fr, 'Does the offence carry **at least one year**?', files), as(fr));
-  const answer = await say(de, 'Yes: article 7, up to *three years*.');
+  const answer = options.hostile
+    ? await sealUnchecked(de, { text: 'Yes.', reply_to: 'seven', edits: null, files: [] }, epochKey)
+    : await say(de, 'Yes: article 7, up to *three years*.');
+  if (options.forgedAnswer) answer.ct = C.b64uEncode(C.b64uDecode(answer.ct).map((b, n) => (n === 0 ? b ^ 1 : b)));
   await chain.append('message', answer, options.actorOfAnswer?.({ fr, de }) ?? as(de));
   const end = options.end ?? 'export';
   if (end !== 'nothing') {
@@ -139,6 +149,22 @@ async function scene(options = {}) {
     blob: async (id) => /** @type {Uint8Array} */ (blobs.get(id)),
   };
   return { data, build, sup };
+}
+
+/**
+ * An envelope sealed as a member's own client could, past the checks the shipped client makes.
+ * @param {any} who
+ * @param {any} payload
+ * @param {Uint8Array} epochKey
+ */
+async function sealUnchecked(who, payload, epochKey) {
+  const header = { v: 1, thread: THREAD, epoch: 1, sender_device: who.device.id, client_id: C.newClientId(), kind: 'text', meta: {} };
+  const iv = C.randomBytes(12);
+  const plaintext = C.canonicalBytes(payload);
+  const ct = C.b64uEncode(await C.aesGcmEncrypt(epochKey, iv, plaintext, C.envelopeAad(/** @type {any} */ (header))));
+  const unsigned = { header, iv: C.b64uEncode(iv), ct };
+  const sig = await C.sign(who.device.sig.privateKey, C.envelopeSignedBytes(/** @type {any} */ (unsigned)));
+  return { ...unsigned, sig: C.b64uEncode(sig) };
 }
 
 /** @param {Uint8Array} data */
@@ -187,5 +213,25 @@ describe('record export', () => {
     for (const path of paths) {
       assert.ok(path.split('/').every((part) => part !== '' && !part.startsWith('.')), path);
     }
+  });
+
+  test('what a member sealed that cannot be shown is named, and the rest of the record is exported', async () => {
+    const { data, build } = await scene({ hostile: true });
+    const bundle = await buildBundle(/** @type {any} */ (data), build);
+    const [question, answer] = bundle.items.filter((i) => i.entry.kind === 'message');
+    assert.equal(answer.payload, undefined);
+    assert.equal(question.payload?.text, 'Does the offence carry **at least one year**?');
+    const paths = bundle.files.map((f) => f.name);
+    assert.ok(paths.includes('files/0f0f0f0f-0000-4000-8000-000000000000/warrant.pdf'));
+    assert.ok(!paths.some((p) => p.includes('missing')));
+    assert.deepEqual(bundle.problems.map((p) => p.seq), [question.entry.seq, answer.entry.seq]);
+    const html = new TextDecoder().decode(bundle.files.find((f) => f.name === 'record.html')?.data);
+    assert.match(html, /Not shown: its content could not be opened/);
+    assert.match(html, /Left out: file missing\.pdf/);
+  });
+
+  test('an envelope altered after its sender signed it still stops the export', async () => {
+    const { data, build } = await scene({ forgedAnswer: true });
+    await assert.rejects(buildBundle(/** @type {any} */ (data), build), (err) => err instanceof RecordError && /entry 4 does not verify/.test(err.message));
   });
 });

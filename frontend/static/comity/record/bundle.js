@@ -36,6 +36,7 @@ export const FORMAT = 'comity-record/v1';
  * }} RecordData
  * @typedef {{path: string, sha256: string, blob: string, blob_sha256: string}} ListedFile
  * @typedef {{phase: 'verify' | 'keys' | 'decrypt' | 'sign', done: number, total: number}} Progress
+ * @typedef {{seq: number, what: string, file?: string}} Problem what a readable export could not show
  */
 
 export class RecordError extends Error {
@@ -171,6 +172,13 @@ async function epochKeys(data, devices, authority, recordsKeys) {
 
 /**
  * Decrypt every message (and its files) with the thread's epoch keys.
+ *
+ * A signature that does not verify means the record was altered after its
+ * sender sealed it: no bundle. What a member sealed that cannot be shown (a
+ * payload the client refuses, a file the server no longer holds or that does
+ * not decrypt) is theirs to answer for: it is named in `problems` and in
+ * record.html, left encrypted or out, and the export goes on, so a member
+ * cannot keep the record from being exported readable.
  * @param {RecordData} data
  * @param {Map<string, {user: string, key: string}>} devices
  * @param {Map<number, Uint8Array>} keys
@@ -183,26 +191,46 @@ async function decryptItems(data, devices, keys, options) {
   const files = new Map();
   /** @type {ListedFile[]} */
   const listed = [];
+  /** @type {Problem[]} */
+  const problems = [];
   for (const [index, original] of data.items.entries()) {
     const item = { ...original };
     const envelope = /** @type {any} */ (item.entry.body);
+    const seq = item.entry.seq;
     if (item.entry.kind === 'message' && typeof envelope.ct === 'string') {
       const key = keys.get(envelope.header.epoch);
-      if (key === undefined) throw new RecordError(`No key for epoch ${envelope.header.epoch} (entry ${item.entry.seq}).`);
+      if (key === undefined) throw new RecordError(`No key for epoch ${envelope.header.epoch} (entry ${seq}).`);
       const sender = signer(devices, envelope.header.sender_device, item.entry);
-      item.payload = await C.openEnvelope(envelope, key, sender);
-      for (const file of item.payload.files) {
-        const content = await C.decryptFile(/** @type {Uint8Array<ArrayBuffer>} */ (await options.blob(file.blob)),
-          C.b64uDecode(file.key), { sha256: file.sha256 });
-        const path = `files/${safeName(file.blob)}/${safeName(file.name)}`;
-        files.set(path, content);
-        listed.push({ path, sha256: await sha256B64u(content), blob: file.blob, blob_sha256: file.sha256 });
+      if (!(await C.verifyEnvelope(envelope, sender))) throw new RecordError(`The envelope of entry ${seq} does not verify.`);
+      try {
+        item.payload = await C.openEnvelope(envelope, key, sender);
+      } catch (err) {
+        problems.push({ seq, what: `its content could not be opened (${reason(err)})` });
+      }
+      for (const file of item.payload?.files ?? []) {
+        try {
+          const content = await C.decryptFile(/** @type {Uint8Array<ArrayBuffer>} */ (await options.blob(file.blob)),
+            C.b64uDecode(file.key), { sha256: file.sha256 });
+          const path = `files/${safeName(file.blob)}/${safeName(file.name)}`;
+          files.set(path, content);
+          listed.push({ path, sha256: await sha256B64u(content), blob: file.blob, blob_sha256: file.sha256 });
+        } catch (err) {
+          problems.push({ seq, what: `file ${safeName(file.name)} (${reason(err)})`, file: file.blob });
+        }
       }
     }
     items.push(item);
     options.onProgress?.({ phase: 'decrypt', done: index + 1, total: data.items.length });
   }
-  return { items, files, listed };
+  return { items, files, listed, problems };
+}
+
+/**
+ * What went wrong, in a few words, for a problem's description.
+ * @param {unknown} err
+ */
+function reason(err) {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 120);
 }
 
 /**
@@ -223,14 +251,15 @@ async function keepCiphertext(data, options) {
     listed.push({ path, sha256: digest, blob: blob.id, blob_sha256: digest });
     options.onProgress?.({ phase: 'decrypt', done: index + 1, total: data.blobs.length });
   }
-  return { items: data.items.map((i) => ({ ...i })), files, listed };
+  return { items: data.items.map((i) => ({ ...i })), files, listed, problems: /** @type {Problem[]} */ ([]) };
 }
 
 /**
  * Verify, decrypt (with records keys) and assemble the bundle's files.
  * @param {RecordData} data
  * @param {BuildOptions} options
- * @returns {Promise<{manifest: {[key: string]: unknown}, items: RecordItem[], files: {name: string, data: Uint8Array}[]}>}
+ * @returns {Promise<{manifest: {[key: string]: unknown}, items: RecordItem[], files: {name: string, data: Uint8Array}[],
+ *   problems: Problem[]}>}
  */
 export async function buildBundle(data, options) {
   options.onProgress?.({ phase: 'verify', done: 0, total: data.items.length });
@@ -239,7 +268,7 @@ export async function buildBundle(data, options) {
   const devices = await certifiedDevices(data);
   const plain = options.recordsKeys !== null;
   options.onProgress?.({ phase: 'keys', done: 0, total: 1 });
-  const { items, files, listed } = plain
+  const { items, files, listed, problems } = plain
     ? await decryptItems(data, devices, await epochKeys(data, devices, options.exporter.authority, options.recordsKeys ?? []), options)
     : await keepCiphertext(data, options);
   options.onProgress?.({ phase: 'sign', done: 0, total: 1 });
@@ -259,13 +288,14 @@ export async function buildBundle(data, options) {
     exported_at: (options.now ?? new Date()).toISOString(),
   };
   const entries = new TextEncoder().encode(items.map((i) => new TextDecoder().decode(C.canonicalBytes(i))).join('\n') + '\n');
-  const html = new TextEncoder().encode(renderRecordHtml(unsigned, items));
+  const html = new TextEncoder().encode(renderRecordHtml(unsigned, items, problems));
   // The chain covers the ciphertext only: the digests put the shown text under the exporter's signature too.
   const digests = { 'entries.jsonl': await sha256B64u(entries), 'record.html': await sha256B64u(html) };
   const manifest = await C.signObject({ ...unsigned, digests }, exporter.sigPrivate);
   return {
     manifest,
     items,
+    problems,
     files: [
       { name: 'manifest.json', data: C.canonicalBytes(manifest) },
       { name: 'entries.jsonl', data: entries },

@@ -20,6 +20,7 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 /**
  * @typedef {import('./bundle.js').RecordItem} RecordItem
  * @typedef {import('./bundle.js').Member} Member
+ * @typedef {import('./bundle.js').Problem} Problem
  */
 
 /**
@@ -36,9 +37,10 @@ function who(members, user) {
  * @param {RecordItem} item
  * @param {Map<string, Member>} members
  * @param {Map<number, string>} purges reason of each purged seq
+ * @param {Problem[]} problems what the export could not show of this entry
  * @returns {HTMLElement[]}
  */
-function body(item, members, purges) {
+function body(item, members, purges, problems) {
   const { entry } = item;
   const b = /** @type {any} */ (entry.body ?? {});
   if (item.digest !== undefined) {
@@ -49,8 +51,12 @@ function body(item, members, purges) {
     case 'message': {
       const header = b.header ?? {};
       const meta = Object.entries(header.meta ?? {}).sort().map(([k, v]) => `${k}: ${String(v)}`).join(' ');
+      if (!item.payload && problems.length) {
+        return [h('p', { class: 'purged' }, `[${header.kind}] ${meta} Not shown: ${problems.map((x) => x.what).join('; ')}.`)];
+      }
       if (!item.payload) return [h('p', {}, `[${header.kind}] ${meta} (encrypted: open with the records key)`)];
       const p = item.payload;
+      const leftOut = problems.filter((x) => x.file).map((x) => x.what);
       const text = h('div', {});
       text.appendChild(renderMarkdown(p.text));
       return [
@@ -59,6 +65,7 @@ function body(item, members, purges) {
         ...(p.edits ? [h('p', { class: 'meta' }, `Edits entry ${p.edits}`)] : []),
         text,
         ...(p.files.length ? [h('ul', {}, p.files.map((f) => h('li', {}, `${f.name} (${f.size} bytes, SHA-256 ${f.sha256})`)))] : []),
+        ...(leftOut.length ? [h('p', { class: 'purged' }, `Left out: ${leftOut.join('; ')}.`)] : []),
       ];
     }
     case 'member':
@@ -84,9 +91,10 @@ function body(item, members, purges) {
  * The record as one HTML document, as text.
  * @param {{[key: string]: any}} manifest
  * @param {readonly RecordItem[]} items
+ * @param {readonly Problem[]} [problems] what a readable export could not show, by entry
  * @returns {string}
  */
-export function renderRecordHtml(manifest, items) {
+export function renderRecordHtml(manifest, items, problems = []) {
   /** @type {Map<string, Member>} */
   const members = new Map((manifest.members ?? []).map((/** @type {Member} */ m) => [m.user, m]));
   const purges = new Map();
@@ -113,7 +121,7 @@ export function renderRecordHtml(manifest, items) {
       items.map((item) => h('section', { class: 'entry', id: `e${item.entry.seq}` },
         h('div', { class: 'meta' }, h('span', { class: 'kind' }, item.entry.kind),
           ` · entry ${item.entry.seq} · ${item.entry.at} · ${who(members, item.entry.actor.user)}`),
-        body(item, members, purges),
+        body(item, members, purges, problems.filter((x) => x.seq === item.entry.seq)),
         h('div', { class: 'hash' }, item.hash)))));
   const heading = h('title', {}, title);
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +

@@ -129,7 +129,10 @@ async function exportRecord({ me }) {
   byId('export-result').hidden = false;
   link.click();
   progress.hidden = true;
-  say(status, t('export.done', { entries: bundle.items.length, size: formatSize(zip.size) }), 'ok');
+  const done = { entries: bundle.items.length, size: formatSize(zip.size) };
+  const gaps = [...new Set(bundle.problems.map((p) => p.seq))];
+  if (gaps.length === 0) say(status, t('export.done', done), 'ok');
+  else say(status, t('export.doneWithGaps', { ...done, seqs: gaps.join(', ') }), 'error');
 }
 
 async function main() {
