@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from consult.actions.exports import access_record
 from consult.actions.threads import end_due_memberships
@@ -157,3 +158,15 @@ def do_sweep_stray_files() -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def do_delete_blobs(blobs: "QuerySet[Blob]") -> None:
+    """Delete the rows now and their files once the transaction commits: one that rolls back keeps every file."""
+    paths = [blob_path(pk) for pk in blobs.values_list("pk", flat=True)]
+    blobs.delete()
+
+    def delete_files() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    transaction.on_commit(delete_files)

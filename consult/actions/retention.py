@@ -17,12 +17,12 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from cases.lib.access import access_case
 from cases.models import Case
+from consult.actions.blobs import do_delete_blobs
 from consult.actions.records import do_append_entry
 from consult.actions.threads import end_due_memberships, locked_thread
 from consult.exceptions import BadInput, Conflict, Forbidden, NotFound
@@ -95,20 +95,6 @@ def on_hold(case: Case) -> bool:
     return LegalHold.objects.filter(case=case, lifted_at__isnull=True).exists()
 
 
-def _delete_blobs(blobs: "QuerySet[Blob]") -> None:
-    """Delete the rows now and their files once the transaction commits: one that rolls back keeps every file."""
-    from consult.actions.blobs import blob_path
-
-    paths = [blob_path(pk) for pk in blobs.values_list("pk", flat=True)]
-    blobs.delete()
-
-    def delete_files() -> None:
-        for path in paths:
-            path.unlink(missing_ok=True)
-
-    transaction.on_commit(delete_files)
-
-
 def do_drop_content(thread: Thread, entry: Entry, reason: str, *, user: User | None, now: datetime) -> Entry:
     """Drop a message entry's ``ct`` and record a ``purge`` entry; return the latter.
 
@@ -155,7 +141,7 @@ def check_retract_message(user: User, thread_id: str, seq: int, blobs: Collectio
         if on_hold(thread.case):
             raise Conflict("The case is on legal hold: nothing of it may be removed until the hold is lifted.")
         purge = do_drop_content(thread, entry, RETRACTED, user=user, now=timezone.now())
-        _delete_blobs(Blob.objects.filter(thread=thread, uploaded_by=user, pk__in=blobs))
+        do_delete_blobs(Blob.objects.filter(thread=thread, uploaded_by=user, pk__in=blobs))
     logger.info("retracted thread=%s seq=%d purge=%d", thread.pk, seq, purge.seq)
     return purge
 
@@ -192,7 +178,7 @@ def do_purge_thread(thread_id: str, now: datetime) -> int:
         for entry in Entry.objects.filter(thread=thread, kind="message", purged_at__isnull=True).order_by("seq"):
             do_drop_content(thread, entry, RETENTION, user=None, now=now)
             purged += 1
-        _delete_blobs(Blob.objects.filter(thread=thread))
+        do_delete_blobs(Blob.objects.filter(thread=thread))
     logger.info("purged thread=%s entries=%d", thread_id, purged)
     return purged
 
