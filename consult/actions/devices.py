@@ -13,10 +13,11 @@ from django.utils import timezone
 from consult.exceptions import BadInput, Conflict, NotFound
 from consult.lib import envelopes as check
 from consult.lib.events import notify_close, notify_session_closed, send_event_on_commit, user_group
-from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes
-from consult.models import Authority, Device, DeviceSession, IdentityKey, RecordsKey, User
+from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes, succession_bytes
+from consult.models import Authority, Device, DeviceSession, IdentityKey, RecordsKey, ReplacedIdentity, User
 
 WRAPPED_FIELDS = frozenset({"kdf", "iter", "salt", "iv", "ct"})
+IDENTITY_FIELDS = frozenset({"identity", "backup", "identity_wrapped", "backup_wrapped"})
 
 
 def check_wrapped_key(wrapped: Any, field: str) -> dict[str, Any]:
@@ -36,24 +37,45 @@ def check_publish_identity(user: User, data: Mapping[str, Any], session_key: str
     """Publish (or replace) the user's identity and backup keys.
 
     Replacing the identity key revokes every device it certified: their
-    certificates no longer verify, and counterparts must re-verify. The
-    session that replaces it (``session_key``) stays signed in to certify a
-    new device.
+    certificates no longer verify, and counterparts must re-verify. The new
+    key must vouch for the one it replaces (``succession``, a signature over
+    :func:`~consult.lib.protocol.succession_bytes`), so that what the old
+    devices signed stays verifiable. The session that replaces it
+    (``session_key``) stays signed in to certify a new device.
     """
-    data = check.exact_fields(data, "identity", {"identity", "backup", "identity_wrapped", "backup_wrapped"})
+    optional = {"succession"} & set(data) if isinstance(data, dict) else set()
+    data = check.exact_fields(data, "identity", IDENTITY_FIELDS | optional)
+    new_identity = check.point(data["identity"], "identity")
     fields = {
-        "identity_public": check.point(data["identity"], "identity"),
+        "identity_public": new_identity,
         "backup_public": check.point(data["backup"], "backup"),
         "identity_wrapped": check_wrapped_key(data["identity_wrapped"], "identity_wrapped"),
         "backup_wrapped": check_wrapped_key(data["backup_wrapped"], "backup_wrapped"),
     }
     with transaction.atomic():
         previous = IdentityKey.objects.select_for_update().filter(user=user).first()
-        if previous is not None and previous.identity_public != fields["identity_public"]:
+        if previous is not None and previous.identity_public != new_identity:
+            ReplacedIdentity.objects.create(
+                user=user,
+                identity_public=previous.identity_public,
+                successor_public=new_identity,
+                successor_sig=_checked_succession(user, previous.identity_public, new_identity, data),
+            )
             for device in Device.objects.filter(user=user, revoked_at__isnull=True):
                 do_revoke_device(device, keep_session=session_key)
+        elif "succession" in data:
+            raise check.fail("succession", "only a replacement of your identity key names the key it replaces")
         identity, _ = IdentityKey.objects.update_or_create(user=user, defaults=fields)
     return identity
+
+
+def _checked_succession(user: User, previous: str, identity: str, data: Mapping[str, Any]) -> str:
+    """The new identity's signature vouching for ``previous``, once checked."""
+    if "succession" not in data:
+        raise check.fail("succession", "a new identity key must sign the one it replaces")
+    check.binary(data["succession"], "succession", check.SIGNATURE_BYTES)
+    check.check_signature(succession_bytes(str(user.pk), previous, identity), data["succession"], identity)
+    return str(data["succession"])
 
 
 def check_register_device(user: User, data: Mapping[str, Any]) -> Device:

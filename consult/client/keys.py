@@ -127,6 +127,10 @@ class Identity(_WrappableKey):
         cert = DeviceCertificate(user=self.user, device=device.id, dh=device.dh_public, sig=device.sig_public)
         return cert.signed_with(self.private_key)
 
+    def vouch_for(self, previous: str) -> str:
+        """Sign the identity key (base64url) this one replaces; the ``succession`` of ``PUT identity``."""
+        return b64u(ecdsa_sign(self.private_key, protocol.succession_bytes(self.user, previous, self.public)))
+
     def certify_records_key(self, records: "RecordsKey") -> "RecordsCertificate":
         """Sign an authority's records key as its supervisor."""
         cert = RecordsCertificate(authority=records.authority, certified_by=self.user, dh=records.public)

@@ -193,6 +193,23 @@ def records_certificate_bytes(authority: str, certified_by: str, dh: str) -> byt
     return canonical_json({"authority": authority, "certified_by": certified_by, "dh": dh, "v": 1})
 
 
+def succession_bytes(user: str, previous: str, identity: str) -> bytes:
+    """Bytes a new identity key signs, naming the identity key it replaces.
+
+    Starting over (a lost passphrase) replaces a user's identity key; the
+    devices the old one certified signed parts of the record that must still
+    verify. The new key vouches for the old one, so a client that trusts the
+    current key can believe those old certificates without taking the
+    server's word for the old key (docs/protocol.md, "Starting over").
+
+    Args:
+        user: the user id ``U``.
+        previous: base64url of the identity public point being replaced.
+        identity: base64url of the new identity public point, which signs.
+    """
+    return canonical_json({"identity": identity, "previous": previous, "user": user, "v": 1})
+
+
 # --- the record's hash chain (DESIGN §5) -------------------------------------
 #
 #   hash_0 = SHA-256("comity/v1/genesis:" ‖ T)

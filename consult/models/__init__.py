@@ -1,6 +1,6 @@
 from consult.models.auth import AuthFailure, EnrolmentToken
 from consult.models.blobs import Blob
-from consult.models.devices import Device, DeviceSession, IdentityKey, RecordsKey
+from consult.models.devices import Device, DeviceSession, IdentityKey, RecordsKey, ReplacedIdentity
 from consult.models.entries import BackupWrap, Entry
 from consult.models.people import Authority, User
 from consult.models.retention import LegalHold
@@ -19,6 +19,7 @@ __all__ = [
     "LegalHold",
     "Membership",
     "RecordsKey",
+    "ReplacedIdentity",
     "Thread",
     "User",
 ]

@@ -23,6 +23,25 @@ class IdentityKey(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
+class ReplacedIdentity(models.Model):
+    """An identity key its user replaced by starting over, vouched for by the key that replaced it.
+
+    Devices the old key certified signed parts of the record (a thread's
+    creation, membership changes, key packages); clients check their
+    certificates against the old key only when this chain of signatures leads
+    back to it from the user's current identity (docs/protocol.md).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replaced_identities")
+    identity_public = models.CharField(max_length=87)
+    successor_public = models.CharField(max_length=87)
+    successor_sig = models.CharField(max_length=86)  # the successor's signature over protocol.succession_bytes
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "replaced_at"])]
+
+
 class Device(models.Model):
     """A browser (or reference client) of a user, certified by the user's identity."""
 

@@ -13,7 +13,7 @@ from consult.exceptions import NotFound
 from consult.lib import envelopes as check
 from consult.lib.access import access_user_keys
 from consult.lib.server_key import server_public_key_b64u
-from consult.models import Authority, BackupWrap, Device, IdentityKey, User
+from consult.models import Authority, BackupWrap, Device, IdentityKey, ReplacedIdentity, User
 
 router = Router(tags=["keys"])
 
@@ -32,6 +32,16 @@ def _device_json(device: Device) -> dict[str, Any]:
         "dh": device.dh_public,
         "sig": device.sig_public,
         "certificate": device.certificate,
+    }
+
+
+def _replaced_json(replaced: ReplacedIdentity) -> dict[str, str]:
+    """A replaced identity key with the signature of the key that vouched for it."""
+    return {
+        "identity": replaced.identity_public,
+        "by": replaced.successor_public,
+        "sig": replaced.successor_sig,
+        "replaced_at": format_at(replaced.replaced_at),
     }
 
 
@@ -62,10 +72,12 @@ def get_identity(request: HttpRequest) -> dict[str, Any]:
 @router.get("/users/{user_id}/keys", summary="A user's identity key, backup key and certified devices")
 def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
     """Keys go to ``devices`` only. ``revoked`` serves to check what a device signed before its revocation
-    (e.g. a membership change in an old entry): clients never wrap a key to one of those."""
+    (e.g. a membership change in an old entry): clients never wrap a key to one of those. ``replaced``
+    holds the identity keys the user replaced by starting over, which certified some revoked devices."""
     user = access_user_keys(_user(request), user_id)
     identity = IdentityKey.objects.filter(user=user).first()
     devices = Device.objects.filter(user=user).order_by("created_at")
+    replaced = ReplacedIdentity.objects.filter(user=user).order_by("-replaced_at", "-pk")
     return {
         "user": str(user.pk),
         "display_name": user.display_name,
@@ -76,6 +88,8 @@ def user_keys(request: HttpRequest, user_id: str) -> dict[str, Any]:
         "revoked": [
             {**_device_json(d), "revoked_at": format_at(d.revoked_at)} for d in devices if d.revoked_at is not None
         ],
+        # Newest first: each vouched for by the key named in "by", the first by "identity".
+        "replaced": [_replaced_json(r) for r in replaced],
     }
 
 

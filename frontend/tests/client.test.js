@@ -497,6 +497,20 @@ describe('what a compromised server might append', () => {
     assert.deepEqual([bob.epoch, [...bob.epochKeys.keys()].sort()], [2, [1, 2]], 'its packages still hold the epochs');
   });
 
+  test('a message a device sent before its revocation is still shown; one recorded after it is not', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    await revokeInDirectory(a, '2026-11-22T10:00:00.001Z');
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.deepEqual(await texts(bob), ['before B joined', 'after B joined']);
+    /** @type {any} */ (a.keys).revoked[0].revoked_at = '2026-11-22T09:59:59.999Z'; // the server now says: revoked before it was sent
+    bob.directory.cache.clear();
+    const late = /** @type {any} */ (bob.items.filter((i) => i.kind === 'message').at(-1));
+    Object.assign(late, { payload: undefined, decryptError: null });
+    await bob.decrypt(late);
+    assert.equal(late.decryptError, 'device');
+  });
+
   const UNCHECKABLE = {
     'revoked before the change was recorded': (/** @type {any} */ a) => revokeInDirectory(a, '2026-11-22T09:59:59.999Z'),
     'not listed at all': (/** @type {any} */ a) => revokeInDirectory(a, null),
@@ -516,6 +530,75 @@ describe('what a compromised server might append', () => {
       const add = record.items.find((i) => i.entry.kind === 'member');
       assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [add.seq, 'member']);
       assert.ok(!bob.members.has(b.id));
+    });
+  }
+
+  /**
+   * The user starts over: a new identity key, every old device revoked at `revokedAt`, and the
+   * `replaced` list the server serves (by default, the new key vouching for the old one).
+   * @param {any} user
+   * @param {(old: string, fresh: CryptoKeyPair, freshPublic: string) => Promise<any[]>} [replaced]
+   */
+  async function startOver(user, replaced) {
+    const old = user.keys.identity;
+    const fresh = await C.generateKeyPair('ecdsa', true);
+    const freshPublic = await C.publicKeyB64u(fresh.publicKey);
+    await revokeInDirectory(user, '2026-11-22T10:00:00.001Z');
+    user.keys.identity = freshPublic;
+    user.keys.replaced = replaced
+      ? await replaced(old, fresh, freshPublic)
+      : [{ identity: old, by: freshPublic, replaced_at: '2026-11-22T10:00:00.001Z',
+        sig: await C.signSuccession(fresh.privateKey, { user: user.id, previous: old, identity: freshPublic }) }];
+    return { old, fresh, freshPublic };
+  }
+
+  test('after its user starts over, what an old device signed verifies through the new key vouching for the old', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    await startOver(a);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal(bob.broken, null);
+    assert.ok(bob.members.has(b.id) && bob.members.has(a.id));
+    assert.deepEqual(await texts(bob), ['before B joined', 'after B joined']);
+  });
+
+  test('a chain of start-overs is followed back to the first key', async () => {
+    const { a, b, record, stateOf } = await scene('shared');
+    const first = await startOver(a);
+    const second = await C.generateKeyPair('ecdsa', true);
+    const secondPublic = await C.publicKeyB64u(second.publicKey);
+    a.keys.identity = secondPublic;
+    /** @type {any} */ (a.keys).replaced.unshift({ identity: first.freshPublic, by: secondPublic, replaced_at: '2026-11-22T11:00:00.000Z',
+      sig: await C.signSuccession(second.privateKey, { user: a.id, previous: first.freshPublic, identity: secondPublic }) });
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.equal(bob.broken, null);
+  });
+
+  const UNVOUCHED = {
+    'with no succession served': async () => [],
+    'vouched for by a key other than the new one': async (/** @type {string} */ old, /** @type {CryptoKeyPair} */ _fresh, /** @type {string} */ freshPublic) => {
+      const other = await C.generateKeyPair('ecdsa', true);
+      return [{ identity: old, by: freshPublic, sig: await C.signSuccession(other.privateKey, { user: a0, previous: old, identity: freshPublic }) }];
+    },
+    'vouched for by a key the server names but the user does not hold': async (/** @type {string} */ old) => {
+      const other = await C.generateKeyPair('ecdsa', true);
+      const otherPublic = await C.publicKeyB64u(other.publicKey);
+      return [{ identity: old, by: otherPublic, sig: await C.signSuccession(other.privateKey, { user: a0, previous: old, identity: otherPublic }) }];
+    },
+    'signed for another user': async (/** @type {string} */ old, /** @type {CryptoKeyPair} */ fresh, /** @type {string} */ freshPublic) => [
+      { identity: old, by: freshPublic, sig: await C.signSuccession(fresh.privateKey, { user: '0b000000-0000-4000-8000-00000000000b', previous: old, identity: freshPublic }) },
+    ],
+  };
+  const a0 = '0a000000-0000-4000-8000-00000000000a';
+  for (const [name, replaced] of Object.entries(UNVOUCHED)) {
+    test(`after a start-over ${name}, a change an old device signed breaks the record`, async () => {
+      const { a, b, record, stateOf } = await scene('shared');
+      await startOver(a, replaced);
+      const bob = await stateOf(b);
+      await bob.ingest(record.items);
+      const add = record.items.find((i) => i.entry.kind === 'member');
+      assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [add.seq, 'member']);
     });
   }
 

@@ -153,6 +153,42 @@ def test_identity_change__blocks_sending_until_verified_again(open_tab) -> None:
     entry_with(fresh, "Re-verified: the timetable follows.")
 
 
+def test_start_over__what_the_old_devices_signed_still_verifies_for_everyone(open_tab) -> None:  # type: ignore[no-untyped-def]
+    """The thread's creator starts over: the new key vouches for the old, so the thread stays whole and readable."""
+    fr, de, _liaison, case = people()
+    paris, berlin = open_tab(fr), open_tab(de)
+    set_up_keys(paris)
+    set_up_keys(berlin, PASSPHRASE + " de")
+    thread = open_thread(paris, str(case.pk), "Dual criminality")
+    invite(paris, "Jonas Weber")
+    send_text(paris, "Before I lost my passphrase.")
+    creator = Entry.objects.get(thread_id=thread, kind="create").actor_device
+    berlin.goto(f"/threads/{thread}/")
+    wait_ready(berlin)
+    entry_with(berlin, "Before I lost my passphrase.")
+
+    # Camille starts over on a new browser: her old device, which created the thread,
+    # added Jonas and sent the message, is revoked with the identity key that certified it.
+    fresh = open_tab(fr)
+    fresh.goto("/keys/")
+    fresh.page.wait_for_selector("#restore-keys:not([hidden])")
+    fresh.page.click("#restore-keys summary")
+    fresh.page.click("#start-over")
+    fresh.page.fill("#create-passphrase", PASSPHRASE + " new")
+    fresh.page.fill("#create-confirm", PASSPHRASE + " new")
+    fresh.page.click("#create-form button[type=submit]")
+    fresh.page.wait_for_selector("#devices:not([hidden])", timeout=60_000)
+    assert Device.objects.get(pk=creator).revoked_at is not None
+    assert Device.objects.filter(user=fr, revoked_at__isnull=True).count() == 1
+
+    berlin.goto(f"/threads/{thread}/")
+    wait_ready(berlin)
+    entry_with(berlin, "Before I lost my passphrase.")
+    assert berlin.page.evaluate("window.comityThread.state.broken") is None
+    assert berlin.page.locator("#thread-alert .broken").count() == 0
+    assert berlin.page.locator("#entries .undecryptable").count() == 0
+
+
 def test_records_key__made_by_supervisors_in_the_browser(open_tab) -> None:  # type: ignore[no-untyped-def]
     """Each supervisor makes their authority's records key in the browser; threads then open with both."""
     from consult.models import RecordsKey

@@ -14,10 +14,10 @@ from consult.actions.records import format_at
 from consult.client import BackupKey, DeviceCertificate, Identity, build_thread_creation, public_key_from_b64u
 from consult.client import Device as ClientDevice
 from consult.client import RecordsKey as ClientRecordsKey
-from consult.lib.crypto import b64u, ecdsa_verify, generate_private_key, public_key_bytes
-from consult.lib.protocol import server_signed_bytes
+from consult.lib.crypto import b64u, ecdsa_verify, generate_private_key, public_key_bytes, unb64u
+from consult.lib.protocol import server_signed_bytes, succession_bytes
 from consult.lib.server_key import server_public_key_b64u
-from consult.models import BackupWrap, Device, IdentityKey, RecordsKey, User
+from consult.models import BackupWrap, Device, IdentityKey, RecordsKey, ReplacedIdentity, User
 from tests.helpers import make_authority, make_user, verified_client
 from tests.realtime import Peer, World, make_peer, make_world, opaque_wrapped, open_thread, rotate
 
@@ -42,6 +42,11 @@ def identity_body(identity: str | None = None) -> dict[str, Any]:
         "identity_wrapped": opaque_wrapped(),
         "backup_wrapped": opaque_wrapped(),
     }
+
+
+def replacement_body(new: Identity, previous: str) -> dict[str, Any]:
+    """Starting over: a new identity key that vouches for the one it replaces."""
+    return {**identity_body(new.public), "succession": new.vouch_for(previous)}
 
 
 def not_found_body(client: Client) -> bytes:
@@ -163,7 +168,8 @@ def test_identity__replacing_the_key_revokes_every_device(world: World) -> None:
     world.fr.add_device()
     client = verified_client(world.fr.user)
     new = Identity.generate(str(world.fr.user.pk))
-    assert client.put("/api/v1/identity", identity_body(new.public), content_type=JSON).status_code == 200
+    body = replacement_body(new, world.fr.identity.public)
+    assert client.put("/api/v1/identity", body, content_type=JSON).status_code == 200
     assert active_devices(world.fr.user) == []
     keys = verified_client(world.de.user).get(f"/api/v1/users/{world.fr.user.pk}/keys").json()
     assert keys["identity"] == new.public and keys["devices"] == []
@@ -176,11 +182,67 @@ def test_identity__starting_over_keeps_this_session_and_signs_out_the_old_device
     for session in (here, elsewhere):  # both acted as the old device
         assert session.get(f"/api/v1/threads/{thread_id}/keys?device={world.fr.device.id}").status_code == 200
     new = Identity.generate(str(world.fr.user.pk))
-    assert here.put("/api/v1/identity", identity_body(new.public), content_type=JSON).status_code == 200
+    body = replacement_body(new, world.fr.identity.public)
+    assert here.put("/api/v1/identity", body, content_type=JSON).status_code == 200
     device = ClientDevice.generate(str(world.fr.user.pk))
     certificate = new.certify_device(device).to_json()
     assert here.post("/api/v1/devices", certificate, content_type=JSON).status_code == 201
     assert elsewhere.get("/api/v1/me").status_code == 401
+
+
+def test_identity__replacement_is_listed_with_the_new_key_vouching_for_the_old(world: World) -> None:
+    """Each start-over is kept, newest first, signed by the key that replaced it, for counterparts to check."""
+    client, user = verified_client(world.fr.user), str(world.fr.user.pk)
+    first, second = Identity.generate(user), Identity.generate(user)
+    for new, previous in ((first, world.fr.identity.public), (second, first.public)):
+        assert client.put("/api/v1/identity", replacement_body(new, previous), content_type=JSON).status_code == 200
+    replaced = verified_client(world.de.user).get(f"/api/v1/users/{user}/keys").json()["replaced"]
+    chain = [(first.public, second.public), (world.fr.identity.public, first.public)]
+    assert [(r["identity"], r["by"]) for r in replaced] == chain
+    for r in replaced:
+        signed = succession_bytes(user, r["identity"], r["by"])
+        assert ecdsa_verify(public_key_from_b64u(r["by"]), unb64u(r["sig"]), signed)
+        assert r["replaced_at"].endswith("Z")
+
+
+SUCCESSIONS: dict[str, Callable[[Identity, str], dict[str, Any]]] = {
+    "missing": lambda new, previous: identity_body(new.public),
+    "signed by the old key's holder's other key": lambda new, previous: {
+        **identity_body(new.public),
+        "succession": Identity.generate(new.user).vouch_for(previous),
+    },
+    "naming another previous key": lambda new, previous: {
+        **identity_body(new.public),
+        "succession": new.vouch_for(point()),
+    },
+    "not base64url": lambda new, previous: {**identity_body(new.public), "succession": "not a signature!"},
+    "too short": lambda new, previous: {**identity_body(new.public), "succession": b64u(os.urandom(32))},
+}
+
+
+@pytest.mark.parametrize("body", SUCCESSIONS.values(), ids=SUCCESSIONS.keys())
+def test_identity__replacement_without_a_good_succession_changes_nothing(
+    world: World, body: Callable[[Identity, str], dict[str, Any]]
+) -> None:
+    """A new key that does not vouch for the one it replaces is refused: old key, devices and history unchanged."""
+    new = Identity.generate(str(world.fr.user.pk))
+    response = verified_client(world.fr.user).put(
+        "/api/v1/identity", body(new, world.fr.identity.public), content_type=JSON
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] in {"bad_request", "bad_signature"}
+    assert IdentityKey.objects.get(user=world.fr.user).identity_public == world.fr.identity.public
+    assert active_devices(world.fr.user) == [world.fr.device.id]
+    assert not ReplacedIdentity.objects.filter(user=world.fr.user).exists()
+
+
+def test_identity__first_publication_has_nothing_to_succeed() -> None:
+    """A succession on a first identity names a key that never was the user's: refused."""
+    user = make_user(make_authority())
+    new = Identity.generate(str(user.pk))
+    response = verified_client(user).put("/api/v1/identity", replacement_body(new, point()), content_type=JSON)
+    assert response.status_code == 400 and "succession" in response.json()["fields"]
+    assert not IdentityKey.objects.filter(user=user).exists()
 
 
 def test_identity__republishing_the_same_key_keeps_devices(world: World) -> None:

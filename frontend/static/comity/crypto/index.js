@@ -17,6 +17,7 @@ export {
   DEVICE_ID_BYTES, newDeviceId, signedBytesOf, signObject, verifyObject,
   deviceCertificateBytes, certifyDevice, verifyDeviceCertificate,
   recordsCertificateBytes, certifyRecordsKey, verifyRecordsCertificate,
+  successionBytes, signSuccession, verifySuccession,
 } from './signed.js';
 
 export {

@@ -147,6 +147,45 @@ export async function verifyRecordsCertificate(identityPublicKey, fields, certif
   return verifyDetached(identityPublicKey, recordsCertificateBytes(fields), certificate);
 }
 
+// --- starting over ---------------------------------------------------------
+
+/**
+ * Canonical body a new identity key signs for the one it replaces:
+ * `{"identity":new,"previous":old,"user":U,"v":1}` (docs/protocol.md,
+ * "Starting over"), so the old key's devices stay believable.
+ * @param {{user: string, previous: string, identity: string}} fields
+ * @returns {Bytes}
+ */
+export function successionBytes(fields) {
+  const f = expectFields(fields, ['user', 'previous', 'identity'], 'succession');
+  return canonicalBytes({
+    identity: expectString(f.identity, 'identity'),
+    previous: expectString(f.previous, 'previous'),
+    user: expectString(f.user, 'user'),
+    v: CERTIFICATE_VERSION,
+  });
+}
+
+/**
+ * The new identity key vouches for the key it replaces.
+ * @param {CryptoKey} identityPrivateKey the new key
+ * @param {{user: string, previous: string, identity: string}} fields
+ * @returns {Promise<string>}
+ */
+export async function signSuccession(identityPrivateKey, fields) {
+  return b64uEncode(await sign(identityPrivateKey, successionBytes(fields)));
+}
+
+/**
+ * Whether `signature` is `fields.identity`'s vouching for `fields.previous`.
+ * @param {{user: string, previous: string, identity: string}} fields
+ * @param {unknown} signature
+ * @returns {Promise<boolean>}
+ */
+export async function verifySuccession(fields, signature) {
+  return verifyDetached(fields.identity, successionBytes(fields), signature);
+}
+
 /**
  * @param {PublicKeyInput} publicKey
  * @param {Bytes} bytes

@@ -3,7 +3,8 @@
 // `GET users/{id}/keys` and checked here — a device whose certificate does
 // not verify is left out, so keys never go to it and its signatures are not
 // believed. Revoked devices are kept apart, with their revocation time, only
-// to check what they signed before it. Also whether I verified the user's
+// to check what they signed before it; their certificates may come from an
+// identity key the user replaced, if the keys since vouch for it. Also whether I verified the user's
 // identity key (safety number) and whether it changed since.
 
 import * as C from '../crypto/index.js';
@@ -61,9 +62,10 @@ export class Directory {
     }
     /** @type {Map<string, DeviceKeys & {revokedAt: number}>} */
     const revoked = new Map();
+    const identities = await vouchedIdentities(id, body.identity, body.replaced);
     for (const d of body.revoked ?? []) {
       const revokedAt = Date.parse(d.revoked_at);
-      if (!Number.isNaN(revokedAt) && await certified(id, body.identity, d)) {
+      if (!Number.isNaN(revokedAt) && await certifiedByAny(id, identities, d)) {
         revoked.set(d.device, { dh: d.dh, sig: d.sig, revokedAt });
       }
     }
@@ -131,6 +133,44 @@ export class Directory {
     if (!mine?.identity || !theirs?.identity) return null;
     return C.safetyNumber(mine.identity, theirs.identity);
   }
+}
+
+/**
+ * The identity keys of a user whose certificates may be believed for revoked
+ * devices: the current key, then each key the user replaced by starting over,
+ * newest first, as long as the key after it vouched for it (docs/protocol.md,
+ * "Starting over"). The server cannot add a key of its own to this chain; the
+ * chain ends at the first link that does not verify.
+ * @param {string} user
+ * @param {string | null | undefined} current the user's identity key as served
+ * @param {unknown} replaced the served `replaced` list
+ * @returns {Promise<string[]>}
+ */
+async function vouchedIdentities(user, current, replaced) {
+  if (!current) return [];
+  const keys = [current];
+  for (const link of Array.isArray(replaced) ? replaced : []) {
+    const successor = keys[keys.length - 1];
+    if (link?.by !== successor || typeof link.identity !== 'string' || keys.includes(link.identity)) break;
+    const fields = { user, previous: link.identity, identity: successor };
+    if (!(await C.verifySuccession(fields, link.sig).catch(() => false))) break;
+    keys.push(link.identity);
+  }
+  return keys;
+}
+
+/**
+ * Whether a device's certificate, as served, was signed by one of `identities`.
+ * @param {string} user
+ * @param {string[]} identities
+ * @param {any} d the device as served
+ * @returns {Promise<boolean>}
+ */
+async function certifiedByAny(user, identities, d) {
+  for (const identity of identities) {
+    if (await certified(user, identity, d)) return true;
+  }
+  return false;
 }
 
 /**

@@ -96,13 +96,19 @@ async function makeDevice(user, identityPrivate, identityPublic, backupPrivate, 
  * @returns {Promise<DeviceRecord>}
  */
 export async function createKeys(user, passphrase) {
+  const previous = await publishedIdentity();
   const identity = await C.createWrappedKeyPair(passphrase, user, 'identity');
   const backup = await C.createWrappedKeyPair(passphrase, user, 'backup');
   const identityPublic = C.b64uEncode(identity.publicKey);
   const backupPublic = C.b64uEncode(backup.publicKey);
-  await put('identity', {
+  /** @type {Record<string, unknown>} */
+  const body = {
     identity: identityPublic, backup: backupPublic, identity_wrapped: identity.wrapped, backup_wrapped: backup.wrapped,
-  });
+  };
+  // Starting over: the new key vouches for the old one, so what the old
+  // devices signed (a thread's creation, membership changes) still verifies.
+  if (previous) body.succession = await C.signSuccession(identity.privateKey, { user, previous, identity: identityPublic });
+  await put('identity', body);
   await C.forgetDevice(user);
   return makeDevice(user, identity.privateKey, identityPublic, backup.privateKey, backupPublic);
 }
@@ -127,11 +133,18 @@ export async function restoreKeys(user, passphrase) {
  * @returns {Promise<boolean>}
  */
 export async function hasIdentity() {
+  return (await publishedIdentity()) !== null;
+}
+
+/**
+ * The user's published identity key, or null before the first one.
+ * @returns {Promise<string | null>}
+ */
+async function publishedIdentity() {
   try {
-    await get('identity');
-    return true;
+    return (await get('identity')).identity;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return false;
+    if (err instanceof ApiError && err.status === 404) return null;
     throw err;
   }
 }

@@ -459,7 +459,8 @@ export class ThreadState {
         item.decryptError = 'nokey';
         return item;
       }
-      const device = await this.directory.device(item.actor.user, header.sender_device);
+      // A device revoked since (a lost laptop, a start-over) still vouches for what it sent before.
+      const device = await this.directory.deviceAt(item.actor.user, header.sender_device, item.at);
       if (!device) {
         item.payload = null;
         item.decryptError = 'device';
