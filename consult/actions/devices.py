@@ -63,8 +63,8 @@ def check_publish_identity(user: User, data: Mapping[str, Any], session_key: str
             )
             for device in Device.objects.filter(user=user, revoked_at__isnull=True):
                 do_revoke_device(device, keep_session=session_key)
-        elif "succession" in data:
-            raise check.fail("succession", "only a replacement of your identity key names the key it replaces")
+        elif previous is None and "succession" in data:  # (on the same key again, a retried replacement: no-op)
+            raise check.fail("succession", "a first identity key has no key to replace")
         identity, _ = IdentityKey.objects.update_or_create(user=user, defaults=fields)
     return identity
 

@@ -245,6 +245,15 @@ def test_identity__first_publication_has_nothing_to_succeed() -> None:
     assert not IdentityKey.objects.filter(user=user).exists()
 
 
+def test_identity__a_retried_replacement_changes_nothing_more(world: World) -> None:
+    """The same start-over sent twice (its answer lost on the way): the second is accepted and adds nothing."""
+    client, new = verified_client(world.fr.user), Identity.generate(str(world.fr.user.pk))
+    body = replacement_body(new, world.fr.identity.public)
+    for _ in range(2):
+        assert client.put("/api/v1/identity", body, content_type=JSON).status_code == 200
+    assert ReplacedIdentity.objects.filter(user=world.fr.user).count() == 1
+
+
 def test_identity__republishing_the_same_key_keeps_devices(world: World) -> None:
     """Re-uploading the same identity (e.g. a new passphrase wrap) revokes nothing."""
     client = verified_client(world.fr.user)

@@ -4,8 +4,9 @@
 // not verify is left out, so keys never go to it and its signatures are not
 // believed. Revoked devices are kept apart, with their revocation time, only
 // to check what they signed before it; their certificates may come from an
-// identity key the user replaced, if the keys since vouch for it. Also whether I verified the user's
-// identity key (safety number) and whether it changed since.
+// identity key the user replaced, if the keys since vouch for it. Also
+// whether I verified the user's identity key (safety number) and whether it
+// changed since.
 
 import * as C from '../crypto/index.js';
 
