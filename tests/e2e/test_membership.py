@@ -36,6 +36,32 @@ def people() -> tuple[User, User, User, Case]:
     return fr, de, liaison, case
 
 
+def paris_and_berlin(open_tab, subject: str) -> tuple[User, User, Tab, Tab, str]:  # type: ignore[no-untyped-def]
+    """Camille (Paris) opens a thread and invites Jonas (Berlin), who has it open; both have keys."""
+    fr, de, _liaison, case = people()
+    paris, berlin = open_tab(fr), open_tab(de)
+    set_up_keys(paris)
+    set_up_keys(berlin, PASSPHRASE + " de")
+    thread = open_thread(paris, str(case.pk), subject)
+    invite(paris, "Jonas Weber")
+    berlin.goto(f"/threads/{thread}/")
+    wait_ready(berlin)
+    return fr, de, paris, berlin, thread
+
+
+def start_over(fresh: Tab) -> Tab:
+    """On a new browser, the signed-in user starts over with new keys (a lost passphrase)."""
+    fresh.goto("/keys/")
+    fresh.page.wait_for_selector("#restore-keys:not([hidden])")
+    fresh.page.click("#restore-keys summary")
+    fresh.page.click("#start-over")
+    fresh.page.fill("#create-passphrase", PASSPHRASE + " new")
+    fresh.page.fill("#create-confirm", PASSPHRASE + " new")
+    fresh.page.click("#create-form button[type=submit]")
+    fresh.page.wait_for_selector("#devices:not([hidden])", timeout=60_000)
+    return fresh
+
+
 def readable(tab: Tab, text: str) -> bool:
     return bool(tab.page.locator("#entries .body", has_text=text).count())
 
@@ -105,14 +131,7 @@ def test_second_device__restores_and_reads_everything(open_tab) -> None:  # type
 
 def test_identity_change__blocks_sending_until_verified_again(open_tab) -> None:  # type: ignore[no-untyped-def]
     """Once verified, a counterpart's new identity key stops sending until its safety number is verified again."""
-    fr, de, _liaison, case = people()
-    paris, berlin = open_tab(fr), open_tab(de)
-    set_up_keys(paris)
-    set_up_keys(berlin, PASSPHRASE + " de")
-    thread = open_thread(paris, str(case.pk), "Safety numbers")
-    invite(paris, "Jonas Weber")
-    berlin.goto(f"/threads/{thread}/")
-    wait_ready(berlin)
+    _fr, de, paris, berlin, thread = paris_and_berlin(open_tab, "Safety numbers")
 
     member = paris.page.locator("#members li", has_text="Jonas Weber")
     member.locator("[data-action=safety]").click()
@@ -126,15 +145,7 @@ def test_identity_change__blocks_sending_until_verified_again(open_tab) -> None:
     entry_with(berlin, "Verified channel.")
 
     # Jonas starts over with new keys on a new browser (a lost passphrase).
-    fresh = open_tab(de)
-    fresh.goto("/keys/")
-    fresh.page.wait_for_selector("#restore-keys:not([hidden])")
-    fresh.page.click("#restore-keys summary")
-    fresh.page.click("#start-over")
-    fresh.page.fill("#create-passphrase", PASSPHRASE + " new")
-    fresh.page.fill("#create-confirm", PASSPHRASE + " new")
-    fresh.page.click("#create-form button[type=submit]")
-    fresh.page.wait_for_selector("#devices:not([hidden])", timeout=60_000)
+    fresh = start_over(open_tab(de))
 
     paris.page.fill("#compose-text", "This must not leave before re-verification.")
     paris.page.click("#send-button")
@@ -155,29 +166,14 @@ def test_identity_change__blocks_sending_until_verified_again(open_tab) -> None:
 
 def test_start_over__what_the_old_devices_signed_still_verifies_for_everyone(open_tab) -> None:  # type: ignore[no-untyped-def]
     """The thread's creator starts over: the new key vouches for the old, so the thread stays whole and readable."""
-    fr, de, _liaison, case = people()
-    paris, berlin = open_tab(fr), open_tab(de)
-    set_up_keys(paris)
-    set_up_keys(berlin, PASSPHRASE + " de")
-    thread = open_thread(paris, str(case.pk), "Dual criminality")
-    invite(paris, "Jonas Weber")
+    fr, _de, paris, berlin, thread = paris_and_berlin(open_tab, "Dual criminality")
     send_text(paris, "Before I lost my passphrase.")
     creator = Entry.objects.get(thread_id=thread, kind="create").actor_device
-    berlin.goto(f"/threads/{thread}/")
-    wait_ready(berlin)
     entry_with(berlin, "Before I lost my passphrase.")
 
     # Camille starts over on a new browser: her old device, which created the thread,
     # added Jonas and sent the message, is revoked with the identity key that certified it.
-    fresh = open_tab(fr)
-    fresh.goto("/keys/")
-    fresh.page.wait_for_selector("#restore-keys:not([hidden])")
-    fresh.page.click("#restore-keys summary")
-    fresh.page.click("#start-over")
-    fresh.page.fill("#create-passphrase", PASSPHRASE + " new")
-    fresh.page.fill("#create-confirm", PASSPHRASE + " new")
-    fresh.page.click("#create-form button[type=submit]")
-    fresh.page.wait_for_selector("#devices:not([hidden])", timeout=60_000)
+    start_over(open_tab(fr))
     assert Device.objects.get(pk=creator).revoked_at is not None
     assert Device.objects.filter(user=fr, revoked_at__isnull=True).count() == 1
 

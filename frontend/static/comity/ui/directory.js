@@ -63,7 +63,7 @@ export class Directory {
     }
     /** @type {Map<string, DeviceKeys & {revokedAt: number}>} */
     const revoked = new Map();
-    const identities = await vouchedIdentities(id, body.identity, body.replaced);
+    const identities = body.revoked?.length ? await vouchedIdentities(id, body.identity, body.replaced) : [];
     for (const d of body.revoked ?? []) {
       const revokedAt = Date.parse(d.revoked_at);
       if (!Number.isNaN(revokedAt) && await certifiedByAny(id, identities, d)) {
