@@ -143,7 +143,9 @@ def check_key_package(user: User, device: Device, thread_id: str, package: Any) 
         entry = do_append_entry(thread, "keys", dict(package), user=user, device=device.pk, epoch=package["epoch"])
         thread.epoch, thread.epoch_seq = package["epoch"], entry.seq
         thread.epoch_started_at, thread.epoch_messages = timezone.now(), 0
-        thread.min_epoch = max(thread.min_epoch, 1)
+        # Only the new epoch is open: an older one used after its rotation
+        # would escape the per-epoch limits, which count the newest alone.
+        thread.min_epoch = package["epoch"]
         thread.save(update_fields=["epoch", "epoch_seq", "epoch_started_at", "epoch_messages", "min_epoch"])
     return entry
 

@@ -2,7 +2,8 @@
 
 Every membership change is a record entry and starts a new epoch: after a
 removal, leave, expiry or revocation the thread refuses messages under any
-earlier epoch (``min_epoch``) until a member rotates the key.
+earlier epoch (``min_epoch``) until a member rotates the key; after an
+addition the current epoch stays open until the rotation, which closes it.
 """
 
 import datetime as dt

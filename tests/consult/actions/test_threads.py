@@ -129,6 +129,25 @@ def test_epochs__removal_makes_old_epoch_stale_until_rotation(world: World) -> N
     assert ack.seq == Entry.objects.filter(thread_id=thread_id).count()
 
 
+def test_epochs__the_rotation_that_admits_a_newcomer_closes_the_epochs_before_it(world: World) -> None:
+    """An addition leaves the current epoch open only until the rotation: after it, the old key is stale.
+
+    Otherwise an epoch could outlive its 1,000 messages or 7 days (counted
+    for the newest epoch only) by being used after the rotation.
+    """
+    thread_id, first_key = open_thread(world.fr, world.case)
+    send(world.fr, thread_id, first_key)
+    add(world.fr, thread_id, world.de)
+    send(world.fr, thread_id, first_key, epoch=1)  # before the rotation: still open
+    key = rotate(world.fr, thread_id)
+    before = Entry.objects.count()
+    with pytest.raises(StaleEpoch):
+        send(world.fr, thread_id, first_key, epoch=1)
+    assert Entry.objects.count() == before
+    _, ack = send(world.de, thread_id, key)
+    assert ack.seq == before + 1
+
+
 def test_epochs__liaison_expiry_is_recorded_and_forces_rotation(world: World) -> None:
     thread_id, _ = open_thread(world.fr, world.case)
     add(world.fr, thread_id, world.liaison, expires=(timezone.now() + timedelta(hours=1)).isoformat())
