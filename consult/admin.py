@@ -37,6 +37,8 @@ class UserAdmin(admin.ModelAdmin[User]):
             super().save_model(request, obj, form, change)
             if "is_active" in form.changed_data and not obj.is_active:
                 do_close_account_sockets(obj)  # HTTP already refuses the account; its sockets close too
+            elif "role" in form.changed_data:
+                do_close_account_sockets(obj, "role")  # what a socket may do follows from the role it opened with
         else:
             created = do_create_user(obj.email, obj.display_name, obj.role, obj.authority)
             obj.pk = created.pk

@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     # time, and a far-off date (year 9999 in a western zone is past what the
     # database's timestamps hold once in UTC) would make it permanent.
     "COMITY_INVITATION_MAX_DAYS": 366,
+    # How often an open socket asks the database whether its session, account,
+    # device and memberships still hold, should the close event that ends it
+    # at once have been lost (consult.actions.sessions.socket_lapse).
+    "COMITY_SOCKET_RECHECK_SECONDS": 60.0,
     # How often each worker looks for expired liaison invitations.
     "COMITY_EXPIRY_SWEEP_SECONDS": 1.0,
     # Entries per page for catch-up and history.

@@ -26,7 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from consult.actions.keys import check_key_package
 from consult.actions.messages import check_acknowledgement, send_message
-from consult.actions.sessions import check_session_device
+from consult.actions.sessions import check_session_device, socket_lapse
 from consult.actions.threads import check_mark_read, check_membership_change
 from consult.conf import comity_settings
 from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
@@ -318,19 +318,22 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             self.emit(frame)
 
     def on_close(self, thread: str | None, reason: str) -> None:
-        signed_out = reason.startswith("session:") or reason == "deactivated"
+        signed_out = reason.startswith("session:") or reason in ("deactivated", "credentials")
         self._spawn(self.close(code=CLOSE_SIGNED_OUT if signed_out else CLOSE_REVOKED))
 
     # --- the session ------------------------------------------------------------------------
 
     def _check_session_at(self, seconds: float) -> None:
-        """Look at the session again when it is due to expire; it may have been extended since."""
+        """Look again when the session is due to expire (it may have been extended since), and meanwhile
+        every ``COMITY_SOCKET_RECHECK_SECONDS``, in case a close event was lost (``socket_lapse``)."""
 
         async def check() -> None:
-            remaining = await in_db_pool(session_seconds_left)(self.session_key, self.user_id)
-            if remaining <= 0:
-                await self.close(code=CLOSE_SIGNED_OUT)
+            look = in_db_pool(socket_lapse)
+            lapse, remaining = await look(self.user, self.device_id, self.session_key, list(self.subs))
+            if lapse is not None:
+                await self.close(code=CLOSE_SIGNED_OUT if lapse == "signed out" else CLOSE_REVOKED)
             else:
                 self._check_session_at(remaining)
 
-        self.session_timer = asyncio.get_running_loop().call_later(max(seconds, 0), lambda: self._spawn(check()))
+        delay = min(max(seconds, 0), comity_settings.COMITY_SOCKET_RECHECK_SECONDS)
+        self.session_timer = asyncio.get_running_loop().call_later(delay, lambda: self._spawn(check()))

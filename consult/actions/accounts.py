@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from consult.actions.auth import do_close_account_sockets
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, NotFound
 from consult.models import Authority, EnrolmentToken, User
@@ -96,6 +97,7 @@ def do_redeem_enrolment(token: str, password: str) -> User:
         StaticDevice.objects.filter(user=user).delete()
         enrolment.used_at = timezone.now()
         enrolment.save(update_fields=["used_at"])
+    do_close_account_sockets(user, "credentials")  # HTTP refuses the old sessions now; their sockets end too
     return user
 
 

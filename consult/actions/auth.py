@@ -122,6 +122,7 @@ def do_close_session_sockets(user: User, session_key: str | None) -> None:
     send_now(user_group(user.pk), notify_session_closed(user.pk, session_key))
 
 
-def do_close_account_sockets(user: User) -> None:
-    """Close every socket of an account that was just deactivated."""
-    send_now(user_group(user.pk), notify_close(user.pk, None, "deactivated"))
+def do_close_account_sockets(user: User, reason: str = "deactivated") -> None:
+    """Close every socket of an account: deactivated or its ``"credentials"`` reset (signed out), or its ``"role"``
+    changed (the browser opens them again, acting in the new role)."""
+    send_now(user_group(user.pk), notify_close(user.pk, None, reason))

@@ -21,22 +21,23 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
+
+
+def _second_factor_holds(user: Any, persistent_id: str | None) -> bool:
+    """Whether the session's verified OTP device still exists, is confirmed and is ``user``'s."""
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
 
 
 @database_sync_to_async
 def _session_verified(scope: dict[str, Any]) -> bool:
     user, session = scope["user"], scope["session"]
-    if not user.is_authenticated:
-        return False
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
-    if not persistent_id:
-        return False
-    device = Device.from_persistent_id(persistent_id)
-    return device is not None and device.user_id == user.pk and device.confirmed
+    return bool(user.is_authenticated) and _second_factor_holds(user, session.get(DEVICE_ID_SESSION_KEY))
 
 
 class _VerifiedSession(BaseMiddleware):
@@ -49,18 +50,27 @@ class _VerifiedSession(BaseMiddleware):
 
 
 def session_seconds_left(session_key: str | None, user_id: str) -> float:
-    """Seconds until a socket's session expires; 0 once it has, was signed out, or is no longer verified for the user.
+    """Seconds until a socket's session expires; 0 once it no longer signs the user in as the handshake did.
 
-    Read from the session store's row, whose expiry moves when the session is
-    saved again, rather than from the cookie age the handshake saw (sessions
-    live in the database, Django's default engine, which Comity keeps).
+    That is: the session expired or was signed out, the account was
+    deactivated, its password changed since (Django's session hash, as HTTP
+    checks it), or the session's second factor is gone (an enrolment link
+    resets both). Read from the session store's row, whose expiry moves when
+    the session is saved again, rather than from the cookie age the handshake
+    saw (sessions live in the database, Django's default engine, which Comity
+    keeps).
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     row = store.model.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).first()
     if row is None:
         return 0
     data = store.decode(row.session_data)
-    if str(data.get(SESSION_KEY)) != user_id or not data.get(DEVICE_ID_SESSION_KEY):
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or str(data.get(SESSION_KEY)) != user_id:
+        return 0
+    if not constant_time_compare(data.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+        return 0
+    if not _second_factor_holds(user, data.get(DEVICE_ID_SESSION_KEY)):
         return 0
     expires: datetime = row.expire_date
     return (expires - timezone.now()).total_seconds()

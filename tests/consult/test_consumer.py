@@ -403,6 +403,72 @@ async def test_deactivation__closes_every_socket_of_the_account(world: World) ->
     await colleague.disconnect()
 
 
+async def test_credentials_reset__closes_every_socket_of_the_account(world: World) -> None:
+    """An enrolment link resets the password and second factor: sockets of the old sessions end with them."""
+    from consult.actions.accounts import do_issue_enrolment_link, do_redeem_enrolment
+
+    sockets = [await connect(world.fr), await connect(world.fr)]
+    colleague = await connect(world.de)
+    token = await database_sync_to_async(do_issue_enrolment_link)(world.fr.user)
+    await database_sync_to_async(do_redeem_enrolment)(token, "a brand new passphrase for the reset")
+    for ws in sockets:
+        assert await closed_with(ws) == 4401
+    await colleague.send_json_to({"type": "ping"})
+    assert await until(colleague, "pong") == {"type": "pong"}
+    await colleague.disconnect()
+
+
+async def test_role_change__closes_the_sockets_so_they_reopen_with_the_new_role(world: World) -> None:
+    from types import SimpleNamespace
+
+    from django.contrib.admin.sites import site
+
+    from consult.admin import UserAdmin
+    from consult.models import User
+
+    ws = await connect(world.fr)
+
+    def make_liaison() -> None:
+        world.fr.user.role = User.Role.LIAISON
+        UserAdmin(User, site).save_model(None, world.fr.user, SimpleNamespace(changed_data=["role"]), change=True)  # type: ignore[arg-type]
+
+    await database_sync_to_async(make_liaison)()
+    assert await closed_with(ws) == 4403  # not signed out: the browser reconnects, as the liaison it now is
+
+
+@pytest.mark.parametrize("lapse", ["password", "second factor", "role", "device", "membership"])
+async def test_socket__looks_again_even_when_no_close_event_comes(world: World, settings: Any, lapse: str) -> None:
+    """The database is the truth: a socket whose session, account, device or membership lapsed closes by itself."""
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from consult.models import Device, Membership, User
+
+    settings.COMITY_SOCKET_RECHECK_SECONDS = 0.5
+    thread_id, _ = await opened(world)
+    ws = await connect(world.fr)
+    await ws.send_json_to({"type": "sub", "thread": thread_id, "after": 0})
+    await until(ws, "synced")
+
+    def lapse_without_events() -> None:  # straight in the database: no close event is sent
+        user = world.fr.user
+        if lapse == "password":
+            user.set_password("changed behind the socket's back")
+            User.objects.filter(pk=user.pk).update(password=user.password)
+        elif lapse == "second factor":
+            TOTPDevice.objects.filter(user=user).delete()
+        elif lapse == "role":
+            User.objects.filter(pk=user.pk).update(role=User.Role.LIAISON)
+        elif lapse == "device":
+            Device.objects.filter(pk=world.fr.device.id).update(revoked_at=timezone.now())
+        else:
+            Membership.objects.filter(thread_id=thread_id, user=user).update(ended_at=timezone.now())
+
+    await database_sync_to_async(lapse_without_events)()
+    signed_out = lapse in ("password", "second factor", "device")  # as when revoked through the API
+    assert await closed_with(ws, timeout=3) == (4401 if signed_out else 4403)
+
+
 async def test_session_expiry__closes_the_socket_when_it_comes(world: World) -> None:
     def expiring_soon() -> Client:
         browser = verified_client(world.fr.user)
