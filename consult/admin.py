@@ -4,6 +4,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consult.actions.accounts import do_create_user
 from consult.actions.auth import do_close_account_sockets
@@ -55,3 +57,12 @@ class AuthFailureAdmin(admin.ModelAdmin[AuthFailure]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# django-otp's own admins show every user's TOTP secret (and a QR code of it)
+# and backup codes, and let an operator add a device to anyone: a second
+# factor the operator holds too. Operators reset a lost one with an enrolment
+# link (``manage.py add_user --reset``), which removes the old devices.
+for second_factor in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(second_factor):
+        admin.site.unregister(second_factor)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -72,6 +73,12 @@ def access_enrolment_token(token: str) -> EnrolmentToken:
     if found is None or not found.user.is_active:
         raise NotFound("This enrolment link is not valid: it may have expired or been used.")
     return found
+
+
+def enrolment_url(token: str) -> str:
+    """The link an operator hands over for ``token`` (printed by ``add_user`` and ``enrolment_link``)."""
+    base: str = comity_settings.COMITY_BASE_URL
+    return base.rstrip("/") + reverse("enrol-link", args=[token])
 
 
 def do_redeem_enrolment(token: str, password: str) -> User:

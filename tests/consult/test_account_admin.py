@@ -31,3 +31,24 @@ def test_account__keeps_its_authority_so_a_move_cannot_carry_memberships_across(
     officer.refresh_from_db()
     assert officer.display_name == "Moved" and officer.authority_id == party
     assert verified_client(officer).get(f"/api/v1/threads/{thread_id}/entries").status_code == 200
+
+
+@pytest.mark.parametrize("model", ["otp_totp/totpdevice", "otp_static/staticdevice"])
+def test_second_factors__are_not_in_the_admin(model: str) -> None:
+    """An operator must not read (or plant) anyone's TOTP secret or backup codes; enrolment links reset them."""
+    world = make_world()
+    verified_client(world.fr.user)  # gives the officer a TOTP device
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    StaticDevice.objects.create(user=world.fr.user, name="backup", confirmed=True).token_set.create(token="k3y5ecret")
+    device = (TOTPDevice if model.startswith("otp_totp") else StaticDevice).objects.get(user=world.fr.user)
+    secret = device.key if isinstance(device, TOTPDevice) else "k3y5ecret"
+    operator_account = make_user(None, User.Role.ADMIN)
+    User.objects.filter(pk=operator_account.pk).update(is_superuser=True)
+    operator = verified_client(operator_account)
+    assert operator.get("/admin/").status_code == 200
+    for page in (f"/admin/{model}/", f"/admin/{model}/{device.pk}/change/", f"/admin/{model}/add/"):
+        answer = operator.get(page)
+        assert answer.status_code == 404, page
+        assert secret.encode() not in answer.content

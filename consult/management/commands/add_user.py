@@ -1,9 +1,8 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.urls import reverse
 
-from consult.actions.accounts import do_create_user, do_issue_enrolment_link
+from consult.actions.accounts import do_create_user, do_issue_enrolment_link, enrolment_url
 from consult.conf import comity_settings
 from consult.exceptions import BadInput
 from consult.models import Authority, User
@@ -29,7 +28,7 @@ class Command(BaseCommand):
         except BadInput as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())) from None
         token = do_issue_enrolment_link(user)
-        link = comity_settings.COMITY_BASE_URL.rstrip("/") + reverse("enrol-link", args=[token])
+        link = enrolment_url(token)
         self.stdout.write(self.style.SUCCESS(f"Added {user.email} ({user.role})."))
         self.stdout.write(
             f"Enrolment link (single use, expires in {comity_settings.COMITY_ENROLMENT_LINK_SECONDS // 3600} h):"

@@ -73,6 +73,32 @@ def test_enrolment__password_alone_cannot_replace_an_enrolled_factor() -> None:
     assert response.status_code == 302 and response["Location"].startswith("/login/verify/")
 
 
+def test_reset__an_operator_link_replaces_a_lost_authenticator_and_the_old_one_stops_working() -> None:
+    """``manage.py enrolment_link EMAIL``: the operators' way to reset a lost phone (not the admin)."""
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    user = make_user(make_authority())
+    lost = add_totp(user)
+    out = StringIO()
+    call_command("enrolment_link", user.email.upper(), stdout=out)
+    match = re.search(r"https?://\S+(/enrol/\S+/)", out.getvalue())
+    assert match, out.getvalue()
+    client = Client()
+    assert (
+        client.post(
+            match.group(1),
+            {"password": "a new passphrase after the loss", "confirm": "a new passphrase after the loss"},
+        ).status_code
+        == 302
+    )
+    assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
+    assert client.get("/account/second-factor/").status_code == 200  # enrols the new phone
+    with pytest.raises(CommandError):
+        call_command("enrolment_link", "nobody@example.org", stdout=StringIO())
+
+
 def test_login__new_session_key_and_verification_required() -> None:
     user = make_user(make_authority())
     device = add_totp(user)
