@@ -34,11 +34,13 @@ from consult.lib import envelopes as check
 from consult.lib.access import access_thread_from_device
 from consult.lib.async_db import in_db_pool
 from consult.lib.canonical import CanonicalJSONError, parse_json
+from consult.lib.crypto import b64u
 from consult.lib.entries import head_seq, load_frames
 from consult.lib.events import session_tag, thread_group
 from consult.lib.hub import get_hub
 from consult.lib.ratelimit import TokenBucket
 from consult.lib.ws_auth import session_seconds_left
+from consult.models import Entry
 
 FRAME_FIELDS = {
     "sub": {"type", "thread", "after"},
@@ -225,15 +227,19 @@ class ConsultConsumer(AsyncWebsocketConsumer):
 
     async def on_keys(self, frame: dict[str, Any]) -> None:
         entry = await in_db_pool(check_key_package)(self.user, self.device, frame["thread"], frame["package"])
-        self.emit({"type": "ack", "client_id": None, "seq": entry.seq, "ref": "keys"})
+        self._ack_signed(entry, "keys")
 
     async def on_member(self, frame: dict[str, Any]) -> None:
-        seq = await in_db_pool(check_membership_change)(self.user, self.device, frame["thread"], frame["change"])
-        self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "member"})
+        entry = await in_db_pool(check_membership_change)(self.user, self.device, frame["thread"], frame["change"])
+        self._ack_signed(entry, "member")
 
     async def on_acknowledge(self, frame: dict[str, Any]) -> None:
-        seq = await in_db_pool(check_acknowledgement)(self.user, self.device, frame["thread"], frame["receipt"])
-        self.emit({"type": "ack", "client_id": None, "seq": seq, "ref": "acknowledge"})
+        entry = await in_db_pool(check_acknowledgement)(self.user, self.device, frame["thread"], frame["receipt"])
+        self._ack_signed(entry, "acknowledge")
+
+    def _ack_signed(self, entry: Entry, ref: str) -> None:
+        """The ack of a signed object (no ``client_id``): its entry's seq and hash, and which frame it answers."""
+        self.emit({"type": "ack", "client_id": None, "seq": entry.seq, "hash": b64u(bytes(entry.hash)), "ref": ref})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         thread = self._subscribed(frame["thread"])

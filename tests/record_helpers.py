@@ -58,7 +58,7 @@ def change(actor: Peer, thread_id: str, action: str, target: Peer, expires: str 
     signed = build_membership_change(
         actor.device, thread=thread_id, action=action, user=str(target.user.pk), expires=expires
     )  # type: ignore[arg-type]
-    return check_membership_change(actor.user, actor.server_device(), thread_id, signed)
+    return check_membership_change(actor.user, actor.server_device(), thread_id, signed).seq
 
 
 def attach(peer: Peer, thread_id: str, name: str, content: bytes) -> tuple[dict[str, Any], str, bytes]:

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consult.actions.devices import check_device_unrevoked, current_records_key
-from consult.actions.records import do_append_entry
+from consult.actions.records import do_append_entry, first_signed_copy
 from consult.actions.threads import active_membership, end_due_memberships, locked_thread
 from consult.exceptions import Conflict, Forbidden, NotFound
 from consult.lib import envelopes as check
@@ -104,18 +104,6 @@ def _check_history_package(thread: Thread, package: Mapping[str, Any], user: Use
         raise check.fail("package.recipients", "history goes to exactly the listed members' devices")
 
 
-def _first_copy(thread: Thread, package: Mapping[str, Any]) -> Entry | None:
-    """The entry already holding this very package (a retry whose ack was lost), if any.
-
-    ECDSA signatures are randomised, so an equal ``sig`` from the same device
-    means the same signed package, not a new one with the same contents.
-    """
-    stored = Entry.objects.filter(
-        thread=thread, kind="keys", epoch=package["epoch"], actor_device=package["sender_device"]
-    )
-    return next((entry for entry in stored if json.loads(entry.canonical)["body"]["sig"] == package["sig"]), None)
-
-
 def check_key_package(user: User, device: Device, thread_id: str, package: Any) -> Entry:
     """Store a signed key package as a ``keys`` entry; start its epoch if new.
 
@@ -133,7 +121,7 @@ def check_key_package(user: User, device: Device, thread_id: str, package: Any) 
         signer = active_membership(thread, user.pk)
         if signer is None:
             raise NotFound
-        first = _first_copy(thread, package)
+        first = first_signed_copy(thread, "keys", package, device.pk)
         if first is not None:
             return first
         if package["reason"] == "history":

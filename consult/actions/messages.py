@@ -17,7 +17,7 @@ from django.utils import timezone
 from cases.actions.workflow import check_workflow_message, month_of, moves_workflow
 from cases.models import Case, Side
 from consult.actions.devices import check_device_unrevoked
-from consult.actions.records import announce_entry, do_append_entry, seal_entry
+from consult.actions.records import announce_entry, do_append_entry, first_signed_copy, seal_entry
 from consult.actions.threads import active_membership, end_due_memberships, locked_thread
 from consult.conf import comity_settings
 from consult.exceptions import Conflict, NotFound, StaleEpoch
@@ -344,8 +344,11 @@ async def send_message(user: User, device: Device, thread_id: str, envelope: Any
         return await append_locked(user, device, thread_id, envelope, header, client_id)  # type: ignore[no-any-return]
 
 
-def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: Any) -> int:
-    """Record a formal acknowledgement that the device held the record up to ``seq``."""
+def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: Any) -> Entry:
+    """Record a formal acknowledgement that the device held the record up to ``seq``; return its entry.
+
+    The same signed receipt sent again returns the entry that holds it.
+    """
     receipt = check.check_receipt_shape(receipt, thread_id)
     if receipt["device"] != device.pk:
         raise check.fail("receipt.device", "is not this socket's device")
@@ -356,7 +359,10 @@ def check_acknowledgement(user: User, device: Device, thread_id: str, receipt: A
         thread = locked_thread(thread_id)
         if active_membership(thread, user.pk) is None:
             raise NotFound
+        first = first_signed_copy(thread, "receipt", receipt, device.pk)
+        if first is not None:
+            return first
         acknowledged = Entry.objects.filter(thread=thread, seq=receipt["seq"]).first()
         if acknowledged is None or b64u(bytes(acknowledged.hash)) != receipt["hash"]:
             raise check.fail("receipt.hash", "does not match the record at that seq")
-        return do_append_entry(thread, "receipt", dict(receipt), user=user, device=device.pk).seq
+        return do_append_entry(thread, "receipt", dict(receipt), user=user, device=device.pk)

@@ -6,7 +6,9 @@ a known head by one statement that takes the same lock (consult.actions.messages
 So concurrent writers on several workers line up and the chain never forks.
 """
 
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,3 +101,13 @@ def do_append_entry(
     update_row(thread, ("head_seq", "head_hash", *also_save))
     publish_entry(stored)
     return stored
+
+
+def first_signed_copy(thread: Thread, kind: str, signed: Mapping[str, Any], device_id: str) -> Entry | None:
+    """The ``kind`` entry already holding this very object signed by ``device_id`` (a retry whose ack was lost).
+
+    ECDSA signatures are randomised, so an equal ``sig`` from the same device
+    means the same signed object, not a new one with the same contents.
+    """
+    stored = Entry.objects.filter(thread=thread, kind=kind, actor_device=device_id, canonical__contains=signed["sig"])
+    return next((entry for entry in stored if json.loads(entry.canonical)["body"]["sig"] == signed["sig"]), None)

@@ -18,13 +18,13 @@ from django.utils import timezone
 from cases.lib.access import access_case
 from cases.models import Case
 from consult.actions.devices import check_device_unrevoked, current_records_key
-from consult.actions.records import do_append_entry
+from consult.actions.records import do_append_entry, first_signed_copy
 from consult.conf import comity_settings
 from consult.exceptions import BadInput, Conflict, Forbidden, NotFound
 from consult.lib import envelopes as check
 from consult.lib.events import notify_close, send_event_on_commit, user_group
 from consult.lib.server_key import server_public_key_b64u
-from consult.models import Device, Membership, Thread, User
+from consult.models import Device, Entry, Membership, Thread, User
 
 
 def locked_thread(thread_id: uuid.UUID | str) -> Thread:
@@ -96,8 +96,8 @@ def _check_target(thread: Thread, target: User, expires: dt.datetime | None) -> 
             raise check.fail("change.expires", f"must be at most {longest} days ahead")
 
 
-def check_membership_change(user: User, device: Device, thread_id: str, change: Any) -> int:
-    """Apply a device-signed membership change; return the entry's seq."""
+def check_membership_change(user: User, device: Device, thread_id: str, change: Any) -> Entry:
+    """Apply a device-signed membership change; return its entry (the first one, if it is sent again)."""
     change = check.check_change_shape(change, thread_id)
     if change["sender_device"] != device.pk:
         raise check.fail("change.sender_device", "is not this socket's device")
@@ -107,6 +107,9 @@ def check_membership_change(user: User, device: Device, thread_id: str, change: 
     end_due_memberships(thread_id)
     with transaction.atomic():
         thread = locked_thread(thread_id)
+        first = first_signed_copy(thread, "member", change, device.pk)
+        if first is not None:  # even a leave or a removal sent again after it took effect
+            return first
         if active_membership(thread, user.pk) is None:
             raise NotFound
         action = change["action"]
@@ -134,7 +137,7 @@ def check_membership_change(user: User, device: Device, thread_id: str, change: 
             assert current is not None
             end = Membership.End.LEFT if action == "leave" else Membership.End.REMOVED
             _end_membership(thread, current, end, entry.seq)
-    return entry.seq
+    return entry
 
 
 def _end_membership(thread: Thread, membership: Membership, reason: str, seq: int) -> None:

@@ -348,6 +348,26 @@ async def test_expiry__sweep_closes_the_liaison_socket_within_five_seconds(world
     await ws.disconnect()
 
 
+async def test_acks__of_keys_members_and_receipts_carry_the_entry_hash(world: World) -> None:
+    """DESIGN §7: every ack is {client_id, seq, hash}; a client can chain on from it."""
+    from consult.client import build_acknowledgement, build_membership_change
+    from consult.lib.crypto import b64u
+
+    thread_id, _ = await opened(world)
+    ws = await connect(world.fr)
+    change = build_membership_change(world.fr.device, thread=thread_id, action="add", user=str(world.de.user.pk))
+    await ws.send_json_to({"type": "member", "thread": thread_id, "change": change})
+    member = await until(ws, "ack")
+    head = await database_sync_to_async(lambda: Entry.objects.get(thread_id=thread_id, seq=member["seq"]))()
+    assert member["hash"] == b64u(bytes(head.hash))
+    receipt = build_acknowledgement(world.fr.device, thread=thread_id, seq=head.seq, hash_=bytes(head.hash))
+    await ws.send_json_to({"type": "acknowledge", "thread": thread_id, "receipt": receipt})
+    acknowledged = await until(ws, "ack")
+    stored = await database_sync_to_async(lambda: Entry.objects.get(thread_id=thread_id, seq=acknowledged["seq"]))()
+    assert stored.kind == "receipt" and acknowledged["hash"] == b64u(bytes(stored.hash))
+    await ws.disconnect()
+
+
 # --- the session ----------------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ def add(actor, thread_id, target, expires=None):  # type: ignore[no-untyped-def]
     change = build_membership_change(
         actor.device, thread=thread_id, action="add", user=str(target.user.pk), expires=expires
     )
-    return check_membership_change(actor.user, actor.server_device(), thread_id, change)
+    return check_membership_change(actor.user, actor.server_device(), thread_id, change).seq
 
 
 def test_record__gapless_chain_verifies_with_the_server_key(world: World) -> None:
@@ -146,6 +146,32 @@ def test_epochs__the_rotation_that_admits_a_newcomer_closes_the_epochs_before_it
     assert Entry.objects.count() == before
     _, ack = send(world.de, thread_id, key)
     assert ack.seq == before + 1
+
+
+def test_replay__a_membership_change_sent_again_returns_its_entry_and_stores_nothing(world: World) -> None:
+    """A browser sends its in-flight frame again after a reconnect: the first ack, not "Already a member"."""
+    thread_id, _ = open_thread(world.fr, world.case)
+    joined = build_membership_change(world.fr.device, thread=thread_id, action="add", user=str(world.de.user.pk))
+    first = check_membership_change(world.fr.user, world.fr.server_device(), thread_id, joined)
+    assert check_membership_change(world.fr.user, world.fr.server_device(), thread_id, joined) == first
+    left = build_membership_change(world.de.device, thread=thread_id, action="leave", user=str(world.de.user.pk))
+    gone = check_membership_change(world.de.user, world.de.server_device(), thread_id, left)
+    assert check_membership_change(world.de.user, world.de.server_device(), thread_id, left) == gone
+    assert Entry.objects.filter(thread_id=thread_id, kind="member").count() == 2
+    with pytest.raises(BadInput):  # someone else's signed change is not theirs to replay
+        check_membership_change(world.de.user, world.de.server_device(), thread_id, joined)
+
+
+def test_replay__an_acknowledgement_sent_again_is_stored_once(world: World) -> None:
+    from consult.actions.messages import check_acknowledgement
+    from consult.client import build_acknowledgement
+
+    thread_id, key = open_thread(world.fr, world.case)
+    _, ack = send(world.fr, thread_id, key)
+    receipt = build_acknowledgement(world.fr.device, thread=thread_id, seq=ack.seq, hash_=unb64u(ack.hash))
+    first = check_acknowledgement(world.fr.user, world.fr.server_device(), thread_id, receipt)
+    assert check_acknowledgement(world.fr.user, world.fr.server_device(), thread_id, receipt) == first
+    assert Entry.objects.filter(thread_id=thread_id, kind="receipt").count() == 1
 
 
 def test_epochs__liaison_expiry_is_recorded_and_forces_rotation(world: World) -> None:

@@ -50,7 +50,7 @@ def add(actor: Peer, thread_id: str, target: Peer, expires: str | None = None) -
     change = build_membership_change(
         actor.device, thread=thread_id, action="add", user=str(target.user.pk), expires=expires
     )
-    return check_membership_change(actor.user, actor.server_device(), thread_id, change)
+    return check_membership_change(actor.user, actor.server_device(), thread_id, change).seq
 
 
 def invite_liaison(world: World, thread_id: str) -> int:
