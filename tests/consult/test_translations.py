@@ -1,19 +1,26 @@
-"""The French and Spanish catalogues: every entry translated, none fuzzy, placeholders kept, .mo in step with .po.
+"""The French and Spanish catalogues: every message in the code present, every entry translated, none
+fuzzy, placeholders kept, .mo in step with .po.
 
-Django shows the English msgid wherever a msgstr is empty or fuzzy, so a gap is silent in the UI.
+Django shows the English msgid wherever a msgstr is empty or fuzzy, or where the msgid is not in the
+catalogue at all, so a gap is silent in the UI. What the code holds is found the way ``makemessages``
+finds it, by running it on a copy of the project (the catalogues are edited by hand, not regenerated).
 The .po is read with a few lines here (no polib or babel in the project). The compiled .mo is
 compared by content, not by date: a checkout sets every file's time, so only the content can tell
 whether someone edited the .po and forgot ``compilemessages``.
 """
 
 import gettext
+import os
 import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 
 LOCALE = Path(settings.LOCALE_PATHS[0])
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE.split("-")[0]]
@@ -101,6 +108,62 @@ def nplurals(header: Entry) -> int:
 
 def _without_creation_date(header: str) -> str:
     return "".join(line for line in header.splitlines(keepends=True) if not line.startswith("POT-Creation-Date:"))
+
+
+# What makemessages reads for the "django" domain. The browser's strings are in a JS module of their
+# own, not a djangojs catalogue, so JavaScript is not extracted.
+SOURCE_SUFFIXES = {".py", ".html", ".txt"}
+NOT_SOURCES = {"node_modules", "__pycache__", "locale", "staticfiles"}
+
+
+def _not_sources(directory: str, names: list[str]) -> set[str]:
+    """For copytree: hidden entries (.git, .venv, caches), the catalogues, and files makemessages skips."""
+    return {
+        name
+        for name in names
+        if name.startswith(".")
+        or name in NOT_SOURCES
+        or (Path(directory, name).is_file() and Path(name).suffix not in SOURCE_SUFFIXES)
+    }
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    """Every message makemessages finds in the project: msgid (with its context) -> msgid_plural.
+
+    It runs on a copy, with LOCALE_PATHS pointed at the copy, so the catalogues here are never touched.
+    makemessages needs GNU gettext's xgettext: without it the test skips, or fails in CI (as conftest does
+    for a missing service).
+    """
+    if shutil.which("xgettext") is None:
+        reason = "needs GNU gettext to extract messages: apt-get install gettext"
+        if os.environ.get("COMITY_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason} (COMITY_REQUIRE_SERVICES=1)", pytrace=False)
+        pytest.skip(reason)
+    copy = tmp_path_factory.mktemp("extract") / "project"
+    shutil.copytree(settings.BASE_DIR, copy, ignore=_not_sources)
+    (copy / "locale").mkdir()
+    with pytest.MonkeyPatch.context() as patch, override_settings(LOCALE_PATHS=[copy / "locale"]):
+        patch.chdir(copy)
+        call_command("makemessages", locale=["fr"], domain="django", verbosity=0)
+    _header, *entries = read_po(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")
+    return {entry.key: entry.fields.get("msgid_plural") for entry in entries}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue__has_every_message_the_code_uses(language: str, extracted: dict[str, str | None]) -> None:
+    path, _header, entries = catalogue(language)
+    present = {entry.key: entry.fields.get("msgid_plural") for entry in entries}
+    assert len(extracted) > 100, f"too few messages extracted ({len(extracted)}): did makemessages read the project?"
+    missing = [
+        f"{key!r}" + (f" (plural {plural!r})" if plural else "")
+        for key, plural in extracted.items()
+        if key not in present or present[key] != plural
+    ]
+    assert not missing, (
+        f"{len(missing)} messages used in the code are missing from {path} (or differ in their plural); "
+        f"add and translate them, then run: python manage.py compilemessages\n" + "\n".join(missing)
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
