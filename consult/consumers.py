@@ -29,7 +29,7 @@ from consult.actions.messages import check_acknowledgement, send_message
 from consult.actions.sessions import check_session_device, socket_lapse
 from consult.actions.threads import check_mark_read, check_membership_change
 from consult.conf import comity_settings
-from consult.exceptions import ComityError, NotFound, RateLimited, TooLarge, ws_error_code
+from consult.exceptions import BadInput, ComityError, NotFound, RateLimited, TooLarge, ws_error_code
 from consult.lib import envelopes as check
 from consult.lib.access import access_thread_from_device
 from consult.lib.async_db import in_db_pool
@@ -151,26 +151,20 @@ class ConsultConsumer(AsyncWebsocketConsumer):
     # --- incoming --------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None:
-            self.error("bad_frame", "Frames are JSON text.", None)
-            return
-        if len(text_data) > comity_settings.COMITY_MAX_FRAME_BYTES or (
-            len(text_data.encode()) > comity_settings.COMITY_MAX_FRAME_BYTES
-        ):
-            self.error(TooLarge.code, f"Frames are at most {comity_settings.COMITY_MAX_FRAME_BYTES} bytes.", None)
-            return
-        wait = self.bucket.take()
-        if wait:
-            await self._refuse_for_rate(wait)
-            return
+        wait = self.bucket.take()  # every frame counts, binary and too large ones too
+        failure: ComityError | None = None
         try:
-            frame = parse_json(text_data)
-        except CanonicalJSONError as exc:
-            self.error("bad_frame", f"Not valid JSON: {exc}", None)
-            return
+            frame = self._parse(text_data)
+        except ComityError as exc:
+            frame, failure = None, exc
         kind = frame.get("type") if isinstance(frame, dict) else None
         ref = self._ref(frame, kind)
         try:
+            if wait:
+                await self._refuse_for_rate(wait, ref)
+                return
+            if failure is not None:
+                raise failure
             if not isinstance(kind, str) or kind not in FRAME_FIELDS:
                 raise check.fail("type", "unknown frame type")
             check.exact_fields(frame, kind, FRAME_FIELDS[kind])
@@ -181,6 +175,19 @@ class ConsultConsumer(AsyncWebsocketConsumer):
             self.error(ws_error_code(exc), exc.detail, ref)
 
     @staticmethod
+    def _parse(text_data: str | None) -> Any:
+        """The frame's JSON value; a too-large, binary or unparsable frame is refused."""
+        limit = comity_settings.COMITY_MAX_FRAME_BYTES
+        if text_data is None:
+            raise BadInput("Frames are JSON text.")
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            raise TooLarge(f"Frames are at most {limit} bytes.")
+        try:
+            return parse_json(text_data)
+        except CanonicalJSONError as exc:
+            raise BadInput(f"Not valid JSON: {exc}") from None
+
+    @staticmethod
     def _ref(frame: Any, kind: Any) -> Any:
         """The ``client_id`` of the frame at fault, else its ``type`` (DESIGN §7)."""
         with contextlib.suppress(Exception):
@@ -189,7 +196,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
                 return client_id
         return kind if isinstance(kind, str) else None
 
-    async def _refuse_for_rate(self, wait: float) -> None:
+    async def _refuse_for_rate(self, wait: float, ref: Any) -> None:
         """Refuse a frame over the rate; close the socket of a client that ignores ``retry_after``."""
         now = time.monotonic()
         if now < self.retry_at:
@@ -197,7 +204,7 @@ class ConsultConsumer(AsyncWebsocketConsumer):
         self.retry_at = now + wait
         while self.refusals and self.refusals[0] < now - comity_settings.COMITY_ABUSE_WINDOW_SECONDS:
             self.refusals.popleft()
-        self.error(RateLimited.code, "Too many frames; slow down.", None, retry_after=round(wait, 3))
+        self.error(RateLimited.code, "Too many frames; slow down.", ref, retry_after=round(wait, 3))
         if len(self.refusals) >= comity_settings.COMITY_ABUSE_REFUSALS:
             await self.close(code=CLOSE_ABUSE)
 

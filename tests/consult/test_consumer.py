@@ -230,6 +230,24 @@ async def test_rate_limit__rate_limited_with_retry_then_abuse_closes(world: Worl
     await ws.disconnect()
 
 
+async def test_rate_limit__names_the_refused_frame_and_counts_oversized_ones(world: World, settings: Any) -> None:
+    """DESIGN §7: ``ref`` is the refused frame's client_id (else its type); too-large frames are frames too."""
+    settings.COMITY_RATE_PER_SECOND, settings.COMITY_RATE_BURST = 0.5, 3
+    settings.COMITY_MAX_FRAME_BYTES = 1024
+    thread_id, key = await opened(world)
+    ws = await connect(world.fr)
+    for _ in range(3):
+        await ws.send_to(text_data="x" * 2048)
+        assert (await ws.receive_json_from())["code"] == "too_large"
+    sealed = await database_sync_to_async(envelope)(world.fr, thread_id, key)
+    await ws.send_json_to({"type": "send", "thread": thread_id, "envelope": sealed})
+    limited = await ws.receive_json_from()
+    assert limited["code"] == "rate_limited" and limited["ref"] == sealed["header"]["client_id"]
+    await ws.send_json_to({"type": "ping"})
+    assert (await ws.receive_json_from())["ref"] == "ping"
+    await ws.disconnect()
+
+
 async def test_rate_limit__client_that_waits_as_told_is_never_closed(world: World, settings: Any) -> None:
     settings.COMITY_RATE_PER_SECOND, settings.COMITY_RATE_BURST = 20.0, 2
     settings.COMITY_ABUSE_REFUSALS = 3
