@@ -320,7 +320,8 @@ async def connect_members(urls: list[str], load: ComityLoad) -> list[list[Any]]:
         [
             await websockets.connect(
                 f"{urls[(t * MEMBERS + m) % len(urls)]}/ws/?device={load.devices[m]}",
-                origin=urls[0].replace("ws", "http", 1),  # type: ignore[arg-type]
+                # Each worker stands for the site at its own address: the page's origin is that address.
+                origin=urls[(t * MEMBERS + m) % len(urls)].replace("ws", "http", 1),  # type: ignore[arg-type]
                 additional_headers={"Cookie": f"sessionid={load.cookies[m]}"},
                 max_size=2**20,
                 ping_interval=None,

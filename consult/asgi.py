@@ -10,16 +10,16 @@ django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the routing imports models.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from consult.lib.body_limit import RequestBodyLimit  # noqa: E402
 from consult.lib.ws_auth import VerifiedSessionMiddleware  # noqa: E402
+from consult.lib.ws_origin import SameOriginValidator  # noqa: E402
 from consult.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(VerifiedSessionMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(VerifiedSessionMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
 

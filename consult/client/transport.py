@@ -23,7 +23,7 @@ class Connection:
         ws_url = base_url.replace("http", "ws", 1).rstrip("/") + f"/ws/?device={device}"
         socket = await connect(
             ws_url,
-            origin=origin or base_url,  # type: ignore[arg-type]
+            origin=origin or base_url.rstrip("/"),  # type: ignore[arg-type]
             additional_headers={"Cookie": f"sessionid={session_cookie}"},
             max_size=2**20,
             ping_interval=None,

@@ -19,6 +19,7 @@ from tests.realtime import Peer, World, make_world, open_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 async def connect(peer: Peer, device_index: int = 0, client: Client | None = None) -> WebsocketCommunicator:
@@ -27,7 +28,7 @@ async def connect(peer: Peer, device_index: int = 0, client: Client | None = Non
     def cookie() -> bytes:
         return f"sessionid={(client or verified_client(peer.user)).cookies['sessionid'].value}".encode()
 
-    headers = [ORIGIN, (b"cookie", await database_sync_to_async(cookie)())]
+    headers = [ORIGIN, HOST, (b"cookie", await database_sync_to_async(cookie)())]
     ws = WebsocketCommunicator(application, f"/ws/?device={peer.devices[device_index].id}", headers=headers)
     connected, _ = await ws.connect()
     assert connected
@@ -64,7 +65,7 @@ async def test_socket__refused_without_a_certified_device(world: World) -> None:
 
     for query in ("", "?device=AAAAAAAAAAAAAAAAAAAAAA", f"?device={world.de.device.id}"):
         ws = WebsocketCommunicator(
-            application, f"/ws/{query}", headers=[ORIGIN, (b"cookie", await database_sync_to_async(cookie)())]
+            application, f"/ws/{query}", headers=[ORIGIN, HOST, (b"cookie", await database_sync_to_async(cookie)())]
         )
         connected, _ = await ws.connect()
         assert not connected, query
@@ -79,6 +80,33 @@ async def test_socket__wrong_origin_refused(world: World) -> None:
     ws = WebsocketCommunicator(application, f"/ws/?device={world.fr.device.id}", headers=headers)
     connected, _ = await ws.connect()
     assert not connected
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "trusted", "opens"),
+    [
+        (b"http://127.0.0.1:8000", b"127.0.0.1:8000", [], True),  # the page's own origin
+        (b"http://127.0.0.1:8443", b"127.0.0.1:8000", [], False),  # another port: another site's page
+        (b"https://127.0.0.1:8000", b"127.0.0.1:8000", [], False),  # another scheme
+        (b"http://localhost:8000", b"127.0.0.1:8000", [], False),  # another allowed host's page
+        (b"https://127.0.0.1", b"127.0.0.1", ["https://127.0.0.1"], True),  # TLS ended by the proxy: trusted
+        (b"http://127.0.0.1:8000", b"evil.example", [], False),  # a host that is not ours
+    ],
+)
+async def test_socket__only_the_sites_own_pages_may_open_one(
+    world: World, settings: Any, origin: bytes, host: bytes, trusted: list[str], opens: bool
+) -> None:
+    """Origin is the socket's own scheme, host and port, or a CSRF-trusted origin, as for forms (DESIGN §7)."""
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+
+    def cookie() -> bytes:
+        return f"sessionid={verified_client(world.fr.user).cookies['sessionid'].value}".encode()
+
+    headers = [(b"origin", origin), (b"host", host), (b"cookie", await database_sync_to_async(cookie)())]
+    ws = WebsocketCommunicator(application, f"/ws/?device={world.fr.device.id}", headers=headers)
+    connected, _ = await ws.connect()
+    assert connected is opens
     await ws.disconnect()
 
 

@@ -52,6 +52,7 @@ from tests.realtime import Peer, World, make_world, open_thread, package_recipie
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 MAX_SAFE = 2**53 - 1
 LIMIT = 256 * 1024
 ERROR_CODES = {"bad_frame", "forbidden", "not_found", "bad_signature", "stale_epoch", "conflict"}
@@ -87,7 +88,7 @@ class Socket:
 
         async def connect() -> WebsocketCommunicator:
             ws = WebsocketCommunicator(
-                application, f"/ws/?device={self.peer.device.id}", headers=[ORIGIN, (b"cookie", cookie)]
+                application, f"/ws/?device={self.peer.device.id}", headers=[ORIGIN, HOST, (b"cookie", cookie)]
             )
             connected, _ = await ws.connect()
             assert connected

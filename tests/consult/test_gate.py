@@ -85,8 +85,8 @@ async def test_gate__socket_handshake_refused_before_second_factor() -> None:
         client.force_login(make_user(make_authority()))
         return f"sessionid={client.cookies['sessionid'].value}".encode()
 
-    origin = (b"origin", b"http://127.0.0.1")
-    for headers in ([origin], [origin, (b"cookie", await database_sync_to_async(half_signed_in_cookie)())]):
+    origin, host = (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")
+    for headers in ([origin, host], [origin, host, (b"cookie", await database_sync_to_async(half_signed_in_cookie)())]):
         communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
         connected, _ = await communicator.connect()
         assert not connected
@@ -106,7 +106,9 @@ async def test_gate__socket_accepts_verified_session() -> None:
 
     cookie, device = await database_sync_to_async(verified_cookie)()
     communicator = WebsocketCommunicator(
-        application, f"/ws/?device={device}", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
+        application,
+        f"/ws/?device={device}",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)],
     )
     connected, _ = await communicator.connect()
     assert connected
