@@ -20,6 +20,7 @@ GO_ONLINE = """(() => {
   s.url = s.realUrl;
   s.reconnectNow();
 })()"""
+USER_KEYS = "**/api/v1/users/*/keys"
 
 
 def test_offline__composed_message_is_sent_once_and_missed_entries_arrive(open_tab) -> None:  # type: ignore[no-untyped-def]
@@ -60,3 +61,25 @@ def test_offline__composed_message_is_sent_once_and_missed_entries_arrive(open_t
     paris.page.locator("#members-title", has_text="Membres").wait_for()
     entry_with(paris, "without network").locator("[data-action=reply]", has_text="Répondre").wait_for()
     assert paris.page.evaluate("document.documentElement.lang") == "fr"
+
+
+def test_keys_not_served__calm_notice_then_the_record_verifies(open_tab) -> None:  # type: ignore[no-untyped-def]
+    """Keys the server cannot serve for a while hold the record back calmly; no tampering alarm, no reload needed."""
+    fr, _de, case = two_ministries()
+    paris = open_tab(fr)
+    set_up_keys(paris)
+    thread = open_thread(paris, str(case.pk), "Flaky keys")
+    send_text(paris, "Verified once the keys come.")
+
+    paris.page.route(USER_KEYS, lambda route: route.fulfill(status=503, body="{}"))
+    paris.goto(f"/threads/{thread}/")
+    wait_ready(paris)
+    paris.page.locator("#timeline-status", has_text="cannot be fetched").wait_for()
+    assert paris.page.is_hidden("#thread-alert")
+
+    paris.page.unroute(USER_KEYS)
+    entry_with(paris, "Verified once the keys come.")  # asked again a few seconds later
+    wait_js(paris, "document.getElementById('timeline-status').textContent === ''")
+    assert paris.page.is_hidden("#thread-alert")
+    assert paris.page.is_enabled("#send-button")
+    assert paris.errors == []

@@ -33,6 +33,8 @@ export class ThreadActions {
   /** Rotate to a new epoch (one at a time); resolves once the package is in the record. */
   rotate() {
     this.rotating ??= (async () => {
+      // Entries waiting for keys may hold the epochs and members a package must follow.
+      if (this.state.stalled) throw new Error(t('thread.unverifiedNoSend'));
       const { pkg } = await this.state.rotation();
       try {
         await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
@@ -46,8 +48,13 @@ export class ThreadActions {
     return this.rotating;
   }
 
-  /** Before sending: no changed identity, an open epoch that every current device holds. */
+  /**
+   * Before sending: a record verified to its end, no changed identity, an open
+   * epoch that every current device holds.
+   */
   async ready() {
+    if (this.state.stalled) await this.page.retryVerification();
+    if (this.state.stalled) throw new Error(t('thread.unverifiedNoSend'));
     await Promise.all([...this.state.members.keys()].map((u) => this.page.directory.user(u, { fresh: true })));
     await this.page.showAlerts();
     if (this.page.blocked) throw new Error(this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked'));

@@ -153,7 +153,9 @@ function renderMessage(ctx, item) {
     return li;
   }
   if (item.decryptError) {
-    li.append(h('p', { class: item.decryptError === 'nokey' ? 'undecryptable' : 'alert-inline' }, t(/** @type {any} */ (`decrypt.${item.decryptError}`))));
+    // Keys the server could not serve just now are no finding: said calmly, and tried again.
+    const tone = item.decryptError === 'nokey' ? 'undecryptable' : item.decryptError === 'unavailable' ? 'pending-text' : 'alert-inline';
+    li.append(h('p', { class: tone }, t(/** @type {any} */ (`decrypt.${item.decryptError}`))));
     return li;
   }
   if (!item.payload) {
