@@ -730,6 +730,18 @@ describe('keys the server could not serve', () => {
     assert.deepEqual([late.decryptError, late.payload?.text], [null, 'after B joined']);
     assert.deepEqual(bob.undecided(), []);
   });
+
+  test('a rotation that cannot list a member says so in the page\'s language', async () => {
+    const { a, alice, record, users } = await scene('shared');
+    await alice.ingest(record.items);
+    alice.directory.fetchUser = async (id) => (id === a.id ? users.get(id) : null);
+    alice.directory.cache.clear();
+    await assert.rejects(alice.rotation(), (err) => err instanceof Error && err.message === CATALOGUE.en['thread.memberNoKeys']);
+    const link = flaky(users);
+    alice.directory.fetchUser = link.fetchUser;
+    alice.directory.cache.clear();
+    await assert.rejects(alice.rotation(), (err) => describeError(err) === CATALOGUE.en['error.offline']);
+  });
 });
 
 describe('records keys', () => {

@@ -54,7 +54,8 @@ export class ThreadPage {
     this.online = new Set();
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     this.typing = new Map();
-    /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string}>} */
+    /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string,
+     *   draft?: import('./composer.js').Draft}>} */
     this.pending = new Map();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.recheckTimer = undefined;
@@ -445,7 +446,10 @@ export class ThreadPage {
       return /** @type {HTMLElement} */ (node);
     });
     this.nodes = cache;
-    for (const [clientId, p] of this.pending) nodes.push(renderPending(clientId, p.text, p.state, p.why));
+    for (const [clientId, p] of this.pending) {
+      const restore = p.state === 'failed' && p.draft && this.composer ? () => this.restorePending(clientId) : undefined;
+      nodes.push(renderPending(clientId, p.text, p.state, p.why, restore));
+    }
     patchChildren(this.list, nodes);
     const earlier = byId('load-earlier');
     earlier.hidden = start === 0;
@@ -477,6 +481,17 @@ export class ThreadPage {
       await this.decryptWindow();
       this.render();
     });
+  }
+
+  /**
+   * Put a message that was not sent back into the composer; its bubble goes.
+   * @param {string} clientId
+   */
+  restorePending(clientId) {
+    const draft = this.pending.get(clientId)?.draft;
+    if (!draft || !this.composer?.restore(draft)) return;
+    this.pending.delete(clientId);
+    this.render();
   }
 
   updatePending() {

@@ -27,6 +27,7 @@
 
 import * as C from '../crypto/index.js';
 import { KeysUnavailable } from './directory.js';
+import { t } from './i18n.js';
 import { fullPackageProblem, historyProblem } from './package-rules.js';
 
 /**
@@ -575,7 +576,7 @@ export class ThreadState {
    */
   async seal(kind, meta, payload, clientId) {
     const key = await this.aesKey(this.epoch);
-    if (!key) throw new Error('no key for the current epoch');
+    if (!key) throw new Error(t('thread.noKey'));
     const header = {
       v: /** @type {1} */ (1), thread: this.thread, epoch: this.epoch, sender_device: this.me.device,
       client_id: clientId ?? C.newClientId(), kind, meta,
@@ -606,7 +607,7 @@ export class ThreadState {
     const members = [];
     for (const user of this.members.keys()) {
       const keys = await this.directory.user(user, { fresh: true });
-      if (!keys) throw new Error('a member\'s keys cannot be fetched');
+      if (!keys) throw new Error(t('thread.memberNoKeys'));
       const devices = [...keys.devices.keys()];
       members.push({ user, devices });
       for (const [id, d] of keys.devices) recipients.push({ id, kind: 'device', dh: d.dh });
@@ -614,7 +615,7 @@ export class ThreadState {
     }
     for (const code of this.parties) {
       const records = await this.recordsKey(code);
-      if (!records) throw new Error(`${code} has no records key`);
+      if (!records) throw new Error(t('records.missing', { code }));
       recipients.push({ id: `records:${code}`, kind: 'records', dh: records.dh });
     }
     const epoch = this.epoch + 1;
