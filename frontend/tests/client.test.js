@@ -106,6 +106,9 @@ class FakeSocket {
   hello() { this.deliver({ type: 'hello', user: 'u', device: 'd' }); }
 }
 
+/** Let every pending promise callback run (setImmediate is not among the mocked timers). */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('socket', () => {
   test('resumes each thread after the last applied seq and resends an interrupted request once', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
@@ -193,6 +196,78 @@ describe('socket', () => {
     assert.equal(socket.state, 'closed');
     t.mock.timers.tick(60_000);
     assert.equal(FakeSocket.all.length, 2, 'a handshake without a session would only be refused');
+  });
+
+  test('an ended session fails what was still queued instead of waiting for the network forever', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket) });
+    socket.start();
+    FakeSocket.all[0].hello();
+    const inflight = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-1' } } });
+    const queued = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-2' } } });
+    FakeSocket.all[0].close(CLOSE_SIGNED_OUT);
+    for (const request of [inflight, queued]) {
+      await assert.rejects(request, (err) => err instanceof SocketError && err.code === 'unauthenticated');
+    }
+    await assert.rejects(socket.request({ type: 'keys', thread: 'T', package: {} }), (err) => err instanceof SocketError);
+    assert.equal(socket.pending, 0);
+    assert.equal(socket.closedReason, 'signed-out');
+  });
+
+  for (const [reason, code] of /** @type {const} */ ([['signed-out', 'unauthenticated'], ['revoked', 'device_revoked']])) {
+    test(`handshakes refused before hello: the server is asked why, and the socket stops when ${reason}`, async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+      FakeSocket.all = [];
+      let asked = 0;
+      /** @type {'signed-out' | 'revoked' | null} */
+      let answer = null;
+      const checkRefusal = async () => {
+        asked++;
+        return answer;
+      };
+      const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5, checkRefusal });
+      socket.start();
+      const queued = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-1' } } });
+      const outcome = queued.then(() => null, (err) => err);
+      FakeSocket.all[0].close(); // 1006 before hello: the server refused the handshake, or the network failed
+      assert.equal(asked, 0, 'one failure is a blip');
+      t.mock.timers.tick(1000);
+      FakeSocket.all[1].close();
+      assert.equal(asked, 1);
+      await flush();
+      assert.equal(socket.state, 'offline', 'nothing wrong that the server knows of: a network fault, so it goes on');
+      t.mock.timers.tick(2000);
+      assert.equal(FakeSocket.all.length, 3);
+      answer = reason;
+      FakeSocket.all[2].close();
+      await flush();
+      assert.deepEqual([socket.state, socket.closedReason], ['closed', reason]);
+      const refused = await outcome;
+      assert.ok(refused instanceof SocketError && refused.code === code, 'the queued message fails');
+      assert.notEqual(describeError(refused), CATALOGUE.en['error.unknown']);
+      t.mock.timers.tick(120_000);
+      assert.equal(FakeSocket.all.length, 3, 'no more handshakes');
+    });
+  }
+
+  test('a handshake that succeeds in between starts the count again', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    let asked = 0;
+    const socket = new ComitySocket({
+      device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5,
+      checkRefusal: async () => { asked++; return null; },
+    });
+    socket.start();
+    FakeSocket.all[0].close();
+    t.mock.timers.tick(1000);
+    FakeSocket.all[1].hello();
+    FakeSocket.all[1].close(); // dropped after hello: no refused handshake
+    t.mock.timers.tick(1000);
+    FakeSocket.all[2].close();
+    assert.equal(asked, 0);
+    socket.stop();
   });
 });
 

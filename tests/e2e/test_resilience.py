@@ -1,6 +1,7 @@
 """The connection drops and comes back (issue 4 "Resilience")."""
 
 import pytest
+from django.contrib.sessions.models import Session
 
 from consult.models import Entry
 from tests.e2e.conftest import (
@@ -130,3 +131,33 @@ def test_keys_not_served__calm_notice_then_the_record_verifies(open_tab) -> None
     assert paris.page.is_hidden("#thread-alert")
     assert paris.page.is_enabled("#send-button")
     assert paris.errors == []
+
+
+def test_signed_out__refused_handshake_says_so_and_queued_text_comes_back(open_tab) -> None:  # type: ignore[no-untyped-def]
+    """A session that ended while the tab was away: the handshake is refused, the tab says so and stops."""
+    fr, _de, case = two_ministries()
+    paris = open_tab(fr)
+    set_up_keys(paris)
+    open_thread(paris, str(case.pk), "Sessions")
+    paris.page.evaluate(GO_OFFLINE)
+    paris.page.wait_for_selector("#connection[data-state=offline], #connection[data-state=connecting]")
+    compose(paris, "Queued before the session ended.")
+    paris.page.click("#send-button")
+    paris.page.locator("#entries li.pending", has_text="Queued before").wait_for()
+
+    Session.objects.all().delete()  # expired while the laptop slept: no close event reaches the tab
+    paris.page.evaluate(GO_ONLINE)
+    paris.page.wait_for_selector("#connection[data-state=closed]")
+    alert = paris.page.locator("#thread-alert")
+    assert "You have been signed out." in alert.inner_text()
+    assert alert.locator("a[href^='/login/?next=']").count() == 1
+    failed = paris.page.locator("#entries li.pending.state-failed", has_text="Queued before")
+    failed.wait_for()
+    assert "Not sent" in failed.inner_text()
+    failed.locator("button[data-action=restore]").click()
+    assert paris.page.input_value("#compose-text") == "Queued before the session ended."
+    assert paris.page.evaluate("document.getElementById('compose-text').readOnly")
+    assert paris.page.is_enabled("#compose-text")  # read-only, not disabled: the text can be selected and copied
+    assert paris.page.is_disabled("#send-button")
+    assert paris.page.evaluate("window.comityThread.socket.stopped")  # no more handshakes that would be refused
+    assert [e for e in paris.errors if "WebSocket" not in e] == []  # only the refused handshakes' own failures

@@ -21,6 +21,7 @@ const SERVER_CODES = {
   offline: 'error.offline',
   unauthenticated: 'error.unauthenticated',
   otp_required: 'error.unauthenticated',
+  device_revoked: 'error.device_revoked',
 };
 
 /** @type {Record<string, import('./i18n.js').MessageKey>} */

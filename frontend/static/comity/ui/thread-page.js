@@ -10,7 +10,7 @@ import { Directory, KeysUnavailable } from './directory.js';
 import { announce, byId, h, pageData, replace, say } from './dom.js';
 import { describeError } from './errors.js';
 import { t } from './i18n.js';
-import { currentUser, requireDevice } from './session.js';
+import { currentUser, refusalReason, requireDevice } from './session.js';
 import { ThreadState } from './thread-state.js';
 import { derive, renderItem, renderPending } from './thread-view.js';
 import { Members } from './members.js';
@@ -45,7 +45,7 @@ export class ThreadPage {
       thread: this.thread, parties: options.parties, me: this.me, serverKey: options.serverKey,
       directory: this.directory, recordsKey: (code) => this.recordsKey(code),
     });
-    this.socket = new ComitySocket({ device: this.me.device });
+    this.socket = new ComitySocket({ device: this.me.device, checkRefusal: () => refusalReason(this.me.device) });
     /** @type {Map<string, {name: string, authority: string | null, role?: string, devices?: string[]}>} */
     this.people = new Map();
     /** @type {Map<string, number>} */
@@ -57,6 +57,8 @@ export class ThreadPage {
     /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string,
      *   draft?: import('./composer.js').Draft}>} */
     this.pending = new Map();
+    /** @type {import('../transport/socket.js').ClosedReason | null} why the socket ended for good */
+    this.ended = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.recheckTimer = undefined;
     this.recheckDelay = RECHECK_FIRST_MS;
@@ -324,11 +326,16 @@ export class ThreadPage {
     const el = byId('connection');
     el.dataset.state = state;
     const waiting = this.socket.pending;
+    const revoked = this.socket.closedReason === 'revoked';
     el.textContent = state === 'open' ? t('conn.open')
       : state === 'connecting' ? t('conn.connecting')
-        : state === 'closed' ? t('conn.signedOut')
+        : state === 'closed' ? (revoked ? t('conn.revoked') : t('conn.signedOut'))
           : waiting ? t('conn.offlineQueued', { n: waiting }) : t('conn.offline');
-    if (state === 'closed') this.composer?.disable(t('conn.signedOut'));
+    if (state === 'closed') {
+      this.ended = revoked ? 'revoked' : 'signed-out';
+      this.composer?.disable(revoked ? t('session.revoked') : t('session.signedOut'));
+      void this.showAlerts();
+    }
     this.updatePending();
   }
 
@@ -512,6 +519,7 @@ export class ThreadPage {
     const el = byId('thread-alert');
     /** @type {HTMLElement[]} */
     const parts = [];
+    if (this.ended) parts.push(sessionEnded(this.ended));
     if (this.state.broken) {
       parts.push(h('p', { class: 'broken' }, t('thread.broken', { seq: this.state.broken.seq, reason: t(/** @type {any} */ (`break.${this.state.broken.reason}`)) })));
     }
@@ -610,6 +618,17 @@ async function fetchUserKeys(id) {
     if (err instanceof ApiError && err.status === 404) return null;
     throw err;
   }
+}
+
+/**
+ * The alert for a socket that ended for good, with the way back.
+ * @param {import('../transport/socket.js').ClosedReason} reason
+ */
+function sessionEnded(reason) {
+  const next = encodeURIComponent(location.pathname + location.search);
+  return reason === 'revoked'
+    ? h('p', { class: 'session-ended' }, t('session.revoked'), ' ', h('a', { href: `/keys/?next=${next}` }, t('session.keysPage')))
+    : h('p', { class: 'session-ended' }, t('session.signedOut'), ' ', h('a', { href: `/login/?next=${next}` }, t('session.signIn')));
 }
 
 /**
