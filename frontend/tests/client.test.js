@@ -6,10 +6,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as C from '../static/comity/crypto/index.js';
+import { ApiError } from '../static/comity/transport/api.js';
 import { parseMarkdown, parseInline, safeHref } from '../static/comity/ui/markdown.js';
 import { CATALOGUE } from '../static/comity/ui/catalogue.js';
 import { CLOSE_REVOKED, CLOSE_SIGNED_OUT, ComitySocket, SocketError } from '../static/comity/transport/socket.js';
-import { Directory } from '../static/comity/ui/directory.js';
+import { Directory, KeysUnavailable } from '../static/comity/ui/directory.js';
+import { describeError } from '../static/comity/ui/errors.js';
 import { ThreadState } from '../static/comity/ui/thread-state.js';
 import { passphraseStrength } from '../static/comity/ui/session.js';
 
@@ -104,6 +106,9 @@ class FakeSocket {
   hello() { this.deliver({ type: 'hello', user: 'u', device: 'd' }); }
 }
 
+/** Let every pending promise callback run (setImmediate is not among the mocked timers). */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('socket', () => {
   test('resumes each thread after the last applied seq and resends an interrupted request once', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
@@ -192,6 +197,78 @@ describe('socket', () => {
     t.mock.timers.tick(60_000);
     assert.equal(FakeSocket.all.length, 2, 'a handshake without a session would only be refused');
   });
+
+  test('an ended session fails what was still queued instead of waiting for the network forever', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket) });
+    socket.start();
+    FakeSocket.all[0].hello();
+    const inflight = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-1' } } });
+    const queued = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-2' } } });
+    FakeSocket.all[0].close(CLOSE_SIGNED_OUT);
+    for (const request of [inflight, queued]) {
+      await assert.rejects(request, (err) => err instanceof SocketError && err.code === 'unauthenticated');
+    }
+    await assert.rejects(socket.request({ type: 'keys', thread: 'T', package: {} }), (err) => err instanceof SocketError);
+    assert.equal(socket.pending, 0);
+    assert.equal(socket.closedReason, 'signed-out');
+  });
+
+  for (const [reason, code] of /** @type {const} */ ([['signed-out', 'unauthenticated'], ['revoked', 'device_revoked']])) {
+    test(`handshakes refused before hello: the server is asked why, and the socket stops when ${reason}`, async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+      FakeSocket.all = [];
+      let asked = 0;
+      /** @type {'signed-out' | 'revoked' | null} */
+      let answer = null;
+      const checkRefusal = async () => {
+        asked++;
+        return answer;
+      };
+      const socket = new ComitySocket({ device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5, checkRefusal });
+      socket.start();
+      const queued = socket.request({ type: 'send', thread: 'T', envelope: { header: { client_id: 'c-1' } } });
+      const outcome = queued.then(() => null, (err) => err);
+      FakeSocket.all[0].close(); // 1006 before hello: the server refused the handshake, or the network failed
+      assert.equal(asked, 0, 'one failure is a blip');
+      t.mock.timers.tick(1000);
+      FakeSocket.all[1].close();
+      assert.equal(asked, 1);
+      await flush();
+      assert.equal(socket.state, 'offline', 'nothing wrong that the server knows of: a network fault, so it goes on');
+      t.mock.timers.tick(2000);
+      assert.equal(FakeSocket.all.length, 3);
+      answer = reason;
+      FakeSocket.all[2].close();
+      await flush();
+      assert.deepEqual([socket.state, socket.closedReason], ['closed', reason]);
+      const refused = await outcome;
+      assert.ok(refused instanceof SocketError && refused.code === code, 'the queued message fails');
+      assert.notEqual(describeError(refused), CATALOGUE.en['error.unknown']);
+      t.mock.timers.tick(120_000);
+      assert.equal(FakeSocket.all.length, 3, 'no more handshakes');
+    });
+  }
+
+  test('a handshake that succeeds in between starts the count again', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    FakeSocket.all = [];
+    let asked = 0;
+    const socket = new ComitySocket({
+      device: 'D', url: 'ws://x', WebSocket: /** @type {any} */ (FakeSocket), random: () => 0.5,
+      checkRefusal: async () => { asked++; return null; },
+    });
+    socket.start();
+    FakeSocket.all[0].close();
+    t.mock.timers.tick(1000);
+    FakeSocket.all[1].hello();
+    FakeSocket.all[1].close(); // dropped after hello: no refused handshake
+    t.mock.timers.tick(1000);
+    FakeSocket.all[2].close();
+    assert.equal(asked, 0);
+    socket.stop();
+  });
 });
 
 // --- thread state -----------------------------------------------------------
@@ -248,9 +325,11 @@ async function scene(/** @type {'shared' | 'from_join'} */ history) {
   const x = await makeUser('0e000000-0000-4000-8000-00000000000e', 'IT-MG'); // never a member
   const records = { 'FR-MJ': await C.generateKeyPair('ecdh'), 'DE-BFJ': await C.generateKeyPair('ecdh') };
   const users = new Map([[a.id, a.keys], [b.id, b.keys], [x.id, x.keys]]);
-  const stateOf = async (/** @type {any} */ user) => new ThreadState({
+  /** @type {(id: string) => Promise<any>} */
+  const served = async (id) => users.get(id) ?? null;
+  const stateOf = async (/** @type {any} */ user, fetchUser = served) => new ThreadState({
     thread: THREAD, parties: ['FR-MJ', 'DE-BFJ'], me: user.me, serverKey,
-    directory: new Directory({ me: user.id, fetchUser: async (id) => users.get(id), loadVerified: async () => undefined, saveVerified: async () => {} }),
+    directory: new Directory({ me: user.id, fetchUser, loadVerified: async () => undefined, saveVerified: async () => {} }),
     recordsKey: async (code) => ({ id: `records:${code}`, dh: await C.publicKeyB64u(records[/** @type {'FR-MJ'} */ (code)].publicKey) }),
   }).init();
   const record = new FakeRecord(server);
@@ -270,7 +349,7 @@ async function scene(/** @type {'shared' | 'from_join'} */ history) {
   for (const pkg of await alice.historyFor(b.id)) await record.append('keys', pkg, a);
   const late = await alice.seal('text', {}, { text: 'after B joined', reply_to: null, edits: null, files: [] });
   await record.append('message', late, a);
-  return { a, b, x, alice, record, stateOf, records };
+  return { a, b, x, alice, record, stateOf, records, users };
 }
 
 /** @param {ThreadState} state */
@@ -611,6 +690,132 @@ describe('what a compromised server might append', () => {
     await alice.ingest(record.items);
     assert.deepEqual([alice.history, alice.subject], ['from_join', 'S']);
     assert.match(String(alice.items.at(-1)?.problem), /first entry/);
+  });
+});
+
+describe('keys the server could not serve', () => {
+  /**
+   * A fetch of users' keys that fails, as offline, while `down` holds.
+   * @param {Map<string, any>} users
+   */
+  function flaky(users) {
+    const link = {
+      down: true,
+      fetches: 0,
+      fetchUser: async (/** @type {string} */ id) => {
+        link.fetches++;
+        if (link.down) throw new ApiError(0, 'offline', 'The server cannot be reached.');
+        return users.get(id) ?? null;
+      },
+    };
+    return link;
+  }
+
+  const text = (/** @type {string} */ s) => ({ text: s, reply_to: null, edits: null, files: [] });
+
+  test('a failed fetch is not kept as "no keys": it rejects, and the next need asks again', async () => {
+    const user = await makeUser('0a000000-0000-4000-8000-00000000000a', 'FR-MJ');
+    const link = flaky(new Map([[user.id, user.keys]]));
+    const directory = new Directory({ me: 'me', fetchUser: link.fetchUser, loadVerified: async () => undefined, saveVerified: async () => {} });
+    await assert.rejects(directory.user(user.id), (err) => err instanceof KeysUnavailable && err.user === user.id);
+    assert.equal(describeError(await directory.user(user.id).catch((err) => err)), CATALOGUE.en['error.offline']);
+    link.down = false;
+    assert.equal((await directory.user(user.id))?.devices.size, 1);
+    link.down = true;
+    await assert.rejects(directory.user(user.id, { fresh: true }));
+    assert.equal((await directory.user(user.id))?.devices.size, 1, 'the keys known before stay');
+    link.down = false;
+    const before = link.fetches;
+    assert.equal(await directory.user('0f000000-0000-4000-8000-00000000000f'), null); // what the server says is kept
+    assert.equal(await directory.user('0f000000-0000-4000-8000-00000000000f'), null);
+    assert.equal(link.fetches, before + 1);
+  });
+
+  test('entries wait, verified but not applied, and nothing is called broken; they are applied once the keys come', async () => {
+    const { a, b, alice, record, stateOf, users } = await scene('shared');
+    const link = flaky(users);
+    const bob = await stateOf(b, link.fetchUser);
+    const applied = await bob.ingest(record.items);
+    assert.equal(bob.broken, null, 'no tampering alarm for a failed fetch');
+    assert.deepEqual([applied.length, bob.head.seq, bob.stalled?.seq], [0, 0, 1]); // the creation needs its creator's keys
+    assert.equal(bob.deferred.length, record.items.length);
+
+    await alice.ingest(record.items);
+    await record.append('message', await alice.seal('text', {}, text('while B could not fetch keys')), a);
+    await bob.ingest([record.items.at(-1)]); // a live entry meanwhile waits behind the others
+    assert.equal(bob.broken, null);
+    assert.equal(bob.deferred.length, record.items.length);
+
+    link.down = false;
+    await bob.ingest([]);
+    assert.deepEqual([bob.broken, bob.stalled, bob.head.seq], [null, null, record.items.length]);
+    assert.deepEqual(bob.items.map((i) => i.problem), bob.items.map(() => null));
+    assert.deepEqual(await texts(bob), ['before B joined', 'after B joined', 'while B could not fetch keys']);
+  });
+
+  test('a user the server does not show still breaks the record, as before', async () => {
+    const { a, b, record, stateOf, users } = await scene('shared');
+    const bob = await stateOf(b, async (id) => (id === a.id ? null : users.get(id)));
+    await bob.ingest(record.items);
+    const add = record.items.find((i) => i.entry.kind === 'member');
+    assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [add.seq, 'member']);
+    assert.equal(bob.stalled, null);
+  });
+
+  test('another version of an entry that waits is a fork', async () => {
+    const { b, record, stateOf, users } = await scene('shared');
+    const bob = await stateOf(b, flaky(users).fetchUser);
+    await bob.ingest(record.items);
+    const other = structuredClone(record.items[2]);
+    other.hash = record.items[3].hash;
+    await bob.ingest([other]);
+    assert.deepEqual(bob.broken && [bob.broken.seq, bob.broken.reason], [3, 'fork']);
+  });
+
+  test('while entries wait, the head remembered from an earlier visit is compared with the whole served record', async () => {
+    const { b, record, stateOf, users } = await scene('shared');
+    const before = await stateOf(b);
+    await before.ingest(record.items);
+    const remembered = { ...before.head };
+    const waiting = await stateOf(b, flaky(users).fetchUser);
+    await waiting.ingest(record.items);
+    waiting.compareWithRemembered(remembered);
+    assert.equal(waiting.broken, null, 'not a rollback: the entries are there, waiting');
+    const shorter = await stateOf(b, flaky(users).fetchUser);
+    await shorter.ingest(record.items.slice(0, -2));
+    shorter.compareWithRemembered(remembered);
+    assert.deepEqual(shorter.broken && [shorter.broken.seq, shorter.broken.reason], [record.items.length - 1, 'rollback']);
+  });
+
+  test('a message whose sender\'s keys cannot be fetched says so, and is decrypted on the next try', async () => {
+    const { b, record, stateOf, users } = await scene('shared');
+    const link = flaky(users);
+    link.down = false;
+    const bob = await stateOf(b, link.fetchUser);
+    await bob.ingest(record.items);
+    bob.directory.cache.clear();
+    link.down = true;
+    const late = /** @type {any} */ (bob.items.filter((i) => i.kind === 'message').at(-1));
+    await bob.decrypt(late);
+    assert.deepEqual([late.decryptError, late.payload], ['unavailable', undefined]);
+    assert.ok('decrypt.unavailable' in CATALOGUE.en);
+    assert.deepEqual(bob.undecided(), [late]);
+    link.down = false;
+    await bob.decrypt(late);
+    assert.deepEqual([late.decryptError, late.payload?.text], [null, 'after B joined']);
+    assert.deepEqual(bob.undecided(), []);
+  });
+
+  test('a rotation that cannot list a member says so in the page\'s language', async () => {
+    const { a, alice, record, users } = await scene('shared');
+    await alice.ingest(record.items);
+    alice.directory.fetchUser = async (id) => (id === a.id ? users.get(id) : null);
+    alice.directory.cache.clear();
+    await assert.rejects(alice.rotation(), (err) => err instanceof Error && err.message === CATALOGUE.en['thread.memberNoKeys']);
+    const link = flaky(users);
+    alice.directory.fetchUser = link.fetchUser;
+    alice.directory.cache.clear();
+    await assert.rejects(alice.rotation(), (err) => describeError(err) === CATALOGUE.en['error.offline']);
   });
 });
 

@@ -7,9 +7,17 @@
 // belongs to the request in flight. A request interrupted by a disconnect is
 // sent again on reconnect, unchanged: a message keeps its client_id, so the
 // server stores it once and answers the same ack (DESIGN §7).
+//
+// A socket that ends for good — closed as signed out (4401), or refused at
+// the handshake again and again while the server says the session ended or
+// the device was revoked — stops reconnecting, says why (`closedReason`) and
+// fails what it still held, so that nothing waits "for the network" forever.
+// A refused handshake arrives as a plain 1006, like a network fault; only the
+// `checkRefusal` callback (a question to the HTTP API) tells them apart.
 
 /** @typedef {{type: string, [key: string]: any}} Frame */
 /** @typedef {'connecting' | 'open' | 'offline' | 'closed'} SocketState */
+/** @typedef {'signed-out' | 'revoked'} ClosedReason why a socket ended for good */
 
 export const BACKOFF_FIRST_MS = 500; // first retry soon: most drops are a blip
 export const BACKOFF_MAX_MS = 30_000; // never hammer a server that is down
@@ -19,6 +27,7 @@ export const CONNECT_TIMEOUT_MS = 10_000; // a handshake (through to `hello`) th
 export const CLOSE_SIGNED_OUT = 4401; // the session ended: signed out, expired, account deactivated
 export const CLOSE_REVOKED = 4403; // device revoked, membership ended (consult/consumers.py)
 export const CLOSE_ABUSE = 4429;
+export const HANDSHAKE_FAILURES_BEFORE_CHECK = 2; // one failure is usually a blip; two, ask why
 
 /** Error codes of DESIGN §7, plus the client's own `offline`. */
 export const ERROR_CODES = /** @type {const} */ ([
@@ -45,7 +54,10 @@ export class SocketError extends Error {
 
 export class ComitySocket extends EventTarget {
   /**
-   * @param {{device: string, url?: string, WebSocket?: typeof WebSocket, random?: () => number}} options
+   * `checkRefusal` is asked after handshakes failed before `hello`: it names a
+   * reason to stop (the session ended, the device was revoked) or null.
+   * @param {{device: string, url?: string, WebSocket?: typeof WebSocket, random?: () => number,
+   *   checkRefusal?: () => Promise<ClosedReason | null>}} options
    */
   constructor(options) {
     super();
@@ -74,6 +86,12 @@ export class ComitySocket extends EventTarget {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.connectTimer = undefined;
     this.pausedUntil = 0;
+    this.checkRefusal = options.checkRefusal ?? null;
+    /** Handshakes that failed before `hello` since the last one that succeeded. */
+    this.failedHandshakes = 0;
+    this.checking = false;
+    /** @type {ClosedReason | null} */
+    this.closedReason = null;
   }
 
   /** Open the socket (and keep it open until `stop`). */
@@ -127,6 +145,7 @@ export class ComitySocket extends EventTarget {
 
   /** @param {number} code */
   onClose(code) {
+    const beforeHello = this.state === 'connecting';
     this.ws = null;
     clearTimeout(this.connectTimer);
     clearInterval(this.pingTimer);
@@ -135,7 +154,10 @@ export class ComitySocket extends EventTarget {
       this.outbox.unshift(this.inflight); // sent again, unchanged, on reconnect
       this.inflight = null;
     }
-    if (code === CLOSE_SIGNED_OUT) this.stopped = true; // a new handshake would be refused: sign in again
+    if (code === CLOSE_SIGNED_OUT) {
+      this.end('signed-out'); // a new handshake would be refused: sign in again
+      return;
+    }
     if (this.stopped) {
       this.setState('closed');
       return;
@@ -143,6 +165,49 @@ export class ComitySocket extends EventTarget {
     this.setState('offline');
     this.dispatchEvent(new CustomEvent('closed', { detail: code }));
     this.scheduleReconnect();
+    if (beforeHello) {
+      this.failedHandshakes++;
+      if (this.failedHandshakes >= HANDSHAKE_FAILURES_BEFORE_CHECK) void this.askWhy();
+    }
+  }
+
+  /** Handshakes keep failing: ask whether the server refuses them for good. */
+  async askWhy() {
+    if (!this.checkRefusal || this.checking) return;
+    this.checking = true;
+    try {
+      const reason = await this.checkRefusal().catch(() => null);
+      if (reason && !this.stopped && this.state !== 'open') this.end(reason);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Stop for good: no more reconnecting, and every request still held fails
+   * with `unauthenticated` or `device_revoked`.
+   * @param {ClosedReason} reason
+   */
+  end(reason) {
+    this.stopped = true;
+    this.closedReason = reason;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = null; // this is its close: no second one
+      ws.close(1000);
+    }
+    const held = [...(this.inflight ? [this.inflight] : []), ...this.outbox.splice(0)];
+    this.inflight = null;
+    this.setState('closed');
+    for (const request of held) request.reject(this.endError());
+  }
+
+  /** @returns {SocketError} what a request meets on a socket that ended */
+  endError() {
+    return new SocketError(this.closedReason === 'revoked' ? 'device_revoked' : 'unauthenticated', '');
   }
 
   scheduleReconnect() {
@@ -183,6 +248,7 @@ export class ComitySocket extends EventTarget {
   onHello(frame) {
     clearTimeout(this.connectTimer);
     this.attempts = 0;
+    this.failedHandshakes = 0;
     this.setState('open');
     this.dispatchEvent(new CustomEvent('hello', { detail: frame }));
     for (const [thread, after] of this.subs) this.raw({ type: 'sub', thread, after });
@@ -263,6 +329,10 @@ export class ComitySocket extends EventTarget {
    */
   request(frame) {
     return new Promise((resolve, reject) => {
+      if (this.closedReason) {
+        reject(this.endError());
+        return;
+      }
       this.outbox.push({ frame, resolve, reject });
       this.pump();
     });

@@ -1,6 +1,9 @@
 // The composer: text with a Markdown subset, and the structured items —
 // clarification (due date), answer, assurance (type, status moves),
 // document (encrypted in the browser, with a progress bar), reply and edit.
+// Nothing typed is lost: the composer is cleared only once the message is
+// queued (shown as pending); a failure before that leaves everything as it
+// was, and a message that later fails can be put back to edit and resend.
 
 import { byId, say } from './dom.js';
 import { describeError } from './errors.js';
@@ -11,6 +14,8 @@ const TYPING_EVERY_MS = 3000; // at most one typing frame per 3 s
 /**
  * @typedef {import('./thread-state.js').Item} Item
  * @typedef {{mode: 'reply' | 'edit' | 'answer' | 'assurance', item: Item, status?: string}} Context
+ * @typedef {{text: string, kind: string, context: Context | null, due: string, assuranceType: string,
+ *   assuranceStatus: string, docType: string, file: File | null}} Draft what the composer held when it sent
  */
 
 export class Composer {
@@ -23,8 +28,13 @@ export class Composer {
     this.button = byId('send-button', HTMLButtonElement);
     /** @type {Context | null} */
     this.context = null;
-    /** @type {string | null} */
+    /** @type {string | null} why sending is blocked (a broken record, a changed identity key) */
     this.blocked = null;
+    /** @type {string | null} why the composer is closed for good (signed out, no longer a member) */
+    this.closed = null;
+    /** A submit is under way (encrypting, uploading, sealing): another one waits for it. */
+    this.busy = false;
+    this.submits = 0;
     this.lastTyping = 0;
     this.kind.addEventListener('change', () => this.showKindFields());
     this.form.addEventListener('submit', (event) => {
@@ -64,17 +74,36 @@ export class Composer {
     say(byId('composer-status'), text, tone);
   }
 
-  /** @param {string | null} reason why sending is blocked, or null */
-  setBlocked(reason) {
-    this.blocked = reason;
-    this.button.disabled = Boolean(reason);
-    if (reason) this.status(reason, 'error');
-    else if (byId('composer-status').getAttribute('data-tone') === 'error') this.status('');
+  /** Whether the send button may be pressed now. */
+  updateButton() {
+    this.button.disabled = Boolean(this.blocked || this.closed || this.busy);
   }
 
-  /** @param {string} reason */
+  /** @param {string | null} reason why sending is blocked, or null */
+  setBlocked(reason) {
+    const before = this.blocked;
+    this.blocked = reason;
+    this.updateButton();
+    if (reason) {
+      this.status(reason, 'error');
+      return;
+    }
+    // Only the message blocking showed goes with it: another action's error stays.
+    const line = byId('composer-status');
+    if (before && line.getAttribute('data-tone') === 'error' && line.textContent === before) this.status('');
+  }
+
+  /**
+   * Close the composer for good. The text stays readable and can be copied:
+   * the textarea turns read-only rather than disabled.
+   * @param {string} reason
+   */
   disable(reason) {
-    for (const el of this.form.elements) /** @type {HTMLInputElement} */ (el).disabled = true;
+    this.closed = reason;
+    for (const el of this.form.elements) {
+      if (el instanceof HTMLTextAreaElement) el.readOnly = true;
+      else /** @type {HTMLInputElement} */ (el).disabled = true;
+    }
     this.status(reason, 'error');
   }
 
@@ -104,8 +133,67 @@ export class Composer {
   clearContext() {
     this.context = null;
     byId('composer-context').hidden = true;
-    this.kind.disabled = false;
+    this.kind.disabled = Boolean(this.closed);
     this.showKindFields();
+  }
+
+  /** @returns {Draft} what the composer holds now */
+  snapshot() {
+    return {
+      text: this.text.value, kind: this.kind.value, context: this.context,
+      due: byId('compose-due', HTMLInputElement).value,
+      assuranceType: byId('compose-assurance-type', HTMLSelectElement).value,
+      assuranceStatus: byId('compose-assurance-status', HTMLSelectElement).value,
+      docType: byId('compose-doc-type', HTMLSelectElement).value,
+      file: byId('compose-file', HTMLInputElement).files?.[0] ?? null,
+    };
+  }
+
+  /**
+   * Put a message that was not sent back into the composer, to edit and send
+   * again. Refused while the composer holds other text, which it would replace.
+   * @param {Draft} draft
+   * @returns {boolean} whether it was put back
+   */
+  restore(draft) {
+    if (this.text.value.trim() && this.text.value !== draft.text) {
+      this.status(t('composer.finishFirst'), 'error');
+      this.text.focus();
+      return false;
+    }
+    this.text.value = draft.text;
+    this.kind.value = draft.kind;
+    byId('compose-due', HTMLInputElement).value = draft.due;
+    byId('compose-assurance-type', HTMLSelectElement).value = draft.assuranceType;
+    byId('compose-assurance-status', HTMLSelectElement).value = draft.assuranceStatus;
+    byId('compose-doc-type', HTMLSelectElement).value = draft.docType;
+    if (draft.file) setFile(byId('compose-file', HTMLInputElement), draft.file);
+    const item = draft.context && this.page.state.bySeq.get(draft.context.item.seq);
+    if (draft.context && item) {
+      const text = draft.text;
+      this.setContext(draft.context.mode, item, draft.context.status);
+      this.text.value = text; // an edit's context loads the original text: keep the one written
+    } else {
+      this.clearContext();
+    }
+    this.status(t('composer.restored'));
+    this.text.focus();
+    return true;
+  }
+
+  /**
+   * Empty the composer once a message is queued. Text typed meanwhile (during
+   * an upload) is kept.
+   * @param {Draft} sent
+   */
+  reset(sent) {
+    if (this.text.value === sent.text) this.text.value = '';
+    byId('compose-file', HTMLInputElement).value = '';
+    byId('upload-progress', HTMLProgressElement).hidden = true;
+    // A clarification, an assurance or a document is a deliberate move:
+    // the next message is plain text unless the officer chooses again.
+    this.kind.value = 'text';
+    this.clearContext();
   }
 
   /**
@@ -161,31 +249,60 @@ export class Composer {
     return { kind, meta: {}, payload };
   }
 
+  /**
+   * Send what the composer holds. The composer is emptied only once the
+   * message is queued; until then (encrypting, uploading, checking keys,
+   * sealing) a second submit is ignored, and any failure leaves the text,
+   * context and file where they were, with the error below.
+   */
   async submit() {
+    if (this.busy || this.closed) return;
     if (this.blocked) {
       this.status(this.blocked, 'error');
       return;
     }
-    this.button.disabled = true;
+    this.busy = true;
+    this.updateButton();
+    const submit = ++this.submits;
+    /** @type {{delivered: Promise<void>} | null} */
+    let queued = null;
     try {
+      const draft = this.snapshot();
       const item = await this.build();
       if (!item) return;
       this.status(t('composer.sending'));
-      const sent = this.page.actions.send(item.kind, item.meta, item.payload);
-      this.text.value = '';
-      byId('compose-file', HTMLInputElement).value = '';
-      byId('upload-progress', HTMLProgressElement).hidden = true;
-      // A clarification, an assurance or a document is a deliberate move:
-      // the next message is plain text unless the officer chooses again.
-      this.kind.value = 'text';
-      this.clearContext();
-      await sent;
-      this.status(t('composer.sent'), 'ok');
+      queued = await this.page.actions.queue(item.kind, item.meta, item.payload, draft);
+      this.reset(draft);
     } catch (err) {
+      byId('upload-progress', HTMLProgressElement).hidden = true;
       this.status(describeError(err), 'error');
     } finally {
-      this.button.disabled = Boolean(this.blocked);
+      this.busy = false;
+      this.updateButton();
       this.text.focus();
     }
+    if (!queued) return;
+    try {
+      await queued.delivered;
+      if (submit === this.submits) this.status(t('composer.sent'), 'ok');
+    } catch (err) {
+      // The pending message says "Not sent" and offers to edit and resend it.
+      if (submit === this.submits) this.status(describeError(err), 'error');
+    }
+  }
+}
+
+/**
+ * Choose `file` in a file input again (where the browser lets a script do so).
+ * @param {HTMLInputElement} input
+ * @param {File} file
+ */
+function setFile(input, file) {
+  try {
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+    input.files = transfer.files;
+  } catch {
+    // The officer chooses the file again.
   }
 }

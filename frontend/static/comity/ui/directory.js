@@ -7,6 +7,13 @@
 // identity key the user replaced, if the keys since vouch for it. Also
 // whether I verified the user's identity key (safety number) and whether it
 // changed since.
+//
+// "No keys" and "no answer" differ: what the server answers (a user it does
+// not show me, or one without certified devices) is kept and believed, and
+// checks fail on it as strictly as ever; a fetch that failed (offline, a
+// server error, a session that ended) is not kept, and rejects with
+// KeysUnavailable, so that the caller waits and asks again instead of taking
+// the user for one without keys.
 
 import * as C from '../crypto/index.js';
 
@@ -18,8 +25,24 @@ import * as C from '../crypto/index.js';
  *   rejected: number, trust: Trust, verifiedIdentity: string | null}} UserKeys
  */
 
+/** The server did not answer for a user's keys just now (not: it said there are none). */
+export class KeysUnavailable extends Error {
+  /**
+   * @param {string} user
+   * @param {unknown} cause the fetch's own error
+   */
+  constructor(user, cause) {
+    super(`the keys of ${user} cannot be fetched right now`);
+    this.name = 'KeysUnavailable';
+    this.user = user;
+    this.cause = cause;
+  }
+}
+
 export class Directory {
   /**
+   * `fetchUser` resolves to the served keys, or to null for a user the server
+   * does not show; it rejects when the server could not be asked.
    * @param {{me: string, fetchUser: (id: string) => Promise<any>,
    *   loadVerified?: (me: string, other: string) => Promise<{identity: string} | undefined>,
    *   saveVerified?: (me: string, other: string, identity: string) => Promise<unknown>}} options
@@ -35,25 +58,45 @@ export class Directory {
 
   /**
    * A user's verified keys (cached; `fresh` refetches, e.g. before a rotation).
+   * A failed fetch is not cached: the keys known before, if any, stay, and the
+   * next call asks again.
    * @param {string} id
    * @param {{fresh?: boolean}} [options]
    * @returns {Promise<UserKeys | null>} null for a user the server does not show me
+   * @throws {KeysUnavailable} when the server could not be asked
    */
   user(id, options = {}) {
-    let pending = options.fresh ? undefined : this.cache.get(id);
+    const before = this.cache.get(id);
+    let pending = options.fresh ? undefined : before;
     if (!pending) {
-      pending = this.load(id).catch(() => null);
-      this.cache.set(id, pending);
+      // What the server served but cannot be read as keys counts as no keys, as strictly as before.
+      const loading = this.load(id).catch((err) => {
+        if (err instanceof KeysUnavailable) throw err;
+        return null;
+      });
+      pending = loading;
+      this.cache.set(id, loading);
+      loading.catch(() => {
+        if (this.cache.get(id) !== loading) return;
+        if (before && before !== loading) this.cache.set(id, before);
+        else this.cache.delete(id);
+      });
     }
     return pending;
   }
 
   /**
    * @param {string} id
-   * @returns {Promise<UserKeys>}
+   * @returns {Promise<UserKeys | null>}
    */
   async load(id) {
-    const body = await this.fetchUser(id);
+    let body;
+    try {
+      body = await this.fetchUser(id);
+    } catch (err) {
+      throw new KeysUnavailable(id, err);
+    }
+    if (!body || typeof body !== 'object') return null;
     /** @type {Map<string, DeviceKeys>} */
     const devices = new Map();
     let rejected = 0;

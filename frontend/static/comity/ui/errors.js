@@ -4,6 +4,7 @@
 import * as C from '../crypto/index.js';
 import { ApiError } from '../transport/api.js';
 import { SocketError } from '../transport/socket.js';
+import { KeysUnavailable } from './directory.js';
 import { t } from './i18n.js';
 
 /** @type {Record<string, import('./i18n.js').MessageKey>} */
@@ -20,6 +21,7 @@ const SERVER_CODES = {
   offline: 'error.offline',
   unauthenticated: 'error.unauthenticated',
   otp_required: 'error.unauthenticated',
+  device_revoked: 'error.device_revoked',
 };
 
 /** @type {Record<string, import('./i18n.js').MessageKey>} */
@@ -35,6 +37,7 @@ const CRYPTO_CODES = {
  * @returns {string}
  */
 export function describeError(err) {
+  if (err instanceof KeysUnavailable) return describeError(err.cause); // why the server could not be asked
   if (err instanceof ApiError || err instanceof SocketError) {
     const key = SERVER_CODES[err.code];
     const base = key ? t(key) : t('error.unknown');

@@ -9,7 +9,7 @@ import { CATALOGUE } from './catalogue.js';
 
 /** @returns {'en' | 'fr' | 'es'} */
 export function language() {
-  const lang = (globalThis.document?.documentElement.lang ?? 'en').slice(0, 2);
+  const lang = (globalThis.document?.documentElement?.lang ?? 'en').slice(0, 2);
   return lang === 'fr' || lang === 'es' ? lang : 'en';
 }
 

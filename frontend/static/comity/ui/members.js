@@ -80,7 +80,7 @@ export class Members {
     const items = [];
     for (const [user, membership] of state.members) {
       const p = page.people.get(user);
-      const keys = await page.directory.user(user);
+      const keys = await page.directory.user(user).catch(() => null); // not served now: no trust button this time
       const me = user === page.me.user;
       const row = h('li', { 'data-user': user },
         h('span', { class: `presence ${page.online.has(user) || me ? 'online' : ''}`, title: page.online.has(user) || me ? t('members.online') : t('members.away') }),
@@ -120,8 +120,15 @@ export class Members {
   async openTrust(user) {
     this.trustUser = user;
     const panel = byId('trust-panel');
-    const keys = await this.page.directory.user(user, { fresh: true });
-    const digits = await this.page.directory.safetyNumber(user);
+    let keys;
+    let digits;
+    try {
+      keys = await this.page.directory.user(user, { fresh: true });
+      digits = await this.page.directory.safetyNumber(user);
+    } catch (err) {
+      this.page.composer?.status(describeError(err), 'error');
+      return;
+    }
     byId('trust-title').textContent = t('trust.title', { name: keys?.display_name ?? '' });
     byId('trust-state').textContent = t(`trust.state.${keys?.trust ?? 'unverified'}`);
     replace(byId('safety-digits'), digitGroups(digits ?? '').map((g) => h('li', {}, g)));

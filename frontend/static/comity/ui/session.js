@@ -38,6 +38,26 @@ export async function activeDevice(user) {
 }
 
 /**
+ * Why the server refuses this browser's socket, when it is for good: the
+ * session ended (signed out, expired) or the device was revoked. Null when
+ * the server cannot be asked or sees nothing wrong: a network fault, then.
+ * @param {string} device
+ * @returns {Promise<'signed-out' | 'revoked' | null>}
+ */
+export async function refusalReason(device) {
+  let devices;
+  try {
+    devices = /** @type {{device: string, revoked_at: string | null}[]} */ (await get('devices'));
+  } catch (err) {
+    // 401: no session; 403: a session whose second factor is not verified (consult/middleware.py).
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return 'signed-out';
+    return null;
+  }
+  const mine = devices.find((d) => d.device === device);
+  return !mine || mine.revoked_at ? 'revoked' : null;
+}
+
+/**
  * @param {DeviceRecord} record
  * @returns {Me}
  */

@@ -33,6 +33,8 @@ export class ThreadActions {
   /** Rotate to a new epoch (one at a time); resolves once the package is in the record. */
   rotate() {
     this.rotating ??= (async () => {
+      // Entries waiting for keys may hold the epochs and members a package must follow.
+      if (this.state.stalled) throw new Error(t('thread.unverifiedNoSend'));
       const { pkg } = await this.state.rotation();
       try {
         await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
@@ -46,12 +48,41 @@ export class ThreadActions {
     return this.rotating;
   }
 
-  /** Before sending: no changed identity, an open epoch that every current device holds. */
+  /**
+   * Before sending: a record verified to its end, no changed identity, an open
+   * epoch that every current device holds.
+   */
   async ready() {
+    if (this.state.stalled) await this.page.retryVerification();
+    if (this.state.stalled) throw new Error(t('thread.unverifiedNoSend'));
     await Promise.all([...this.state.members.keys()].map((u) => this.page.directory.user(u, { fresh: true })));
     await this.page.showAlerts();
     if (this.page.blocked) throw new Error(this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked'));
     if (this.state.needsRotation || (await this.state.devicesChanged(false))) await this.rotate();
+  }
+
+  /**
+   * Encrypt, sign and queue one message. Resolves once it is registered as
+   * pending (shown in the timeline), with `delivered`, which settles once it
+   * is in the record or refused. Rejects, with nothing queued, when it cannot
+   * be sealed (keys not fetched, no open epoch, record not verifiable).
+   * @param {import('../../../types.js').MessageKind} kind
+   * @param {Record<string, any>} meta
+   * @param {Payload} payload
+   * @param {import('./composer.js').Draft} [draft] what the composer held, to put back if it is not sent
+   * @returns {Promise<{clientId: string, delivered: Promise<void>}>}
+   */
+  async queue(kind, meta, payload, draft) {
+    await this.ready();
+    const handling = await this.defaultHandling();
+    if (handling && !('handling' in meta)) meta = { ...meta, handling }; // signed, so it reaches exports (docs/protocol.md)
+    const envelope = await this.state.seal(kind, meta, payload);
+    const clientId = envelope.header.client_id;
+    this.page.pending.set(clientId, { text: payload.text, state: this.socket.state === 'open' ? 'sending' : 'waiting', draft });
+    this.page.render();
+    const delivered = this.deliver(envelope, kind, meta, payload, draft);
+    delivered.catch(() => {}); // the caller may stop listening; the pending message shows the failure
+    return { clientId, delivered };
   }
 
   /**
@@ -61,13 +92,20 @@ export class ThreadActions {
    * @param {Payload} payload
    */
   async send(kind, meta, payload) {
-    await this.ready();
-    const handling = await this.defaultHandling();
-    if (handling && !('handling' in meta)) meta = { ...meta, handling }; // signed, so it reaches exports (docs/protocol.md)
-    let envelope = await this.state.seal(kind, meta, payload);
+    await (await this.queue(kind, meta, payload)).delivered;
+  }
+
+  /**
+   * Send a queued envelope until it is in the record; re-sealed under a new
+   * epoch (same client_id: stored once) if the key changed meanwhile.
+   * @param {import('../../../types.js').Envelope} envelope
+   * @param {import('../../../types.js').MessageKind} kind
+   * @param {Record<string, any>} meta
+   * @param {Payload} payload
+   * @param {import('./composer.js').Draft} [draft]
+   */
+  async deliver(envelope, kind, meta, payload, draft) {
     const clientId = envelope.header.client_id;
-    this.page.pending.set(clientId, { text: payload.text, state: this.socket.state === 'open' ? 'sending' : 'waiting' });
-    this.page.render();
     for (let attempt = 0; ; attempt++) {
       try {
         await this.socket.request({ type: 'send', thread: this.thread, envelope });
@@ -75,12 +113,18 @@ export class ThreadActions {
       } catch (err) {
         const retry = err instanceof SocketError && (err.code === 'stale_epoch' || err.code === 'conflict') && attempt < 2;
         if (!retry) {
-          this.page.pending.set(clientId, { text: payload.text, state: 'failed', why: describeError(err) });
+          this.page.pending.set(clientId, { text: payload.text, state: 'failed', why: describeError(err), draft });
           this.page.render();
           throw err;
         }
-        await this.rotate();
-        envelope = await this.state.seal(kind, meta, payload, clientId); // same client_id: stored once
+        try {
+          await this.rotate();
+          envelope = await this.state.seal(kind, meta, payload, clientId); // same client_id: stored once
+        } catch (again) {
+          this.page.pending.set(clientId, { text: payload.text, state: 'failed', why: describeError(again), draft });
+          this.page.render();
+          throw again;
+        }
       }
     }
     await this.page.waitFor(() => this.state.byClientId.has(clientId)).catch(() => {});

@@ -6,11 +6,11 @@
 import * as C from '../crypto/index.js';
 import { ApiError, get, post } from '../transport/api.js';
 import { ComitySocket, SocketError } from '../transport/socket.js';
-import { Directory } from './directory.js';
+import { Directory, KeysUnavailable } from './directory.js';
 import { announce, byId, h, pageData, replace, say } from './dom.js';
 import { describeError } from './errors.js';
 import { t } from './i18n.js';
-import { currentUser, requireDevice } from './session.js';
+import { currentUser, refusalReason, requireDevice } from './session.js';
 import { ThreadState } from './thread-state.js';
 import { derive, renderItem, renderPending } from './thread-view.js';
 import { Members } from './members.js';
@@ -21,6 +21,8 @@ const PAGE = 50; // items rendered at first; "show earlier" adds as many
 const HTTP_PAGE = 1000; // entries per history request (the API's maximum)
 const TYPING_SHOWN_MS = 5000;
 const READ_EVERY_MS = 1000; // read positions are sent at most once a second
+const RECHECK_FIRST_MS = 2000; // keys the server could not serve: asked again soon…
+const RECHECK_MAX_MS = 60_000; // …then less and less often
 
 /**
  * @typedef {import('./thread-state.js').Item} Item
@@ -36,14 +38,14 @@ export class ThreadPage {
     this.thread = options.thread;
     this.me = options.me;
     this.user = currentUser();
-    this.directory = new Directory({ me: this.me.user, fetchUser: (id) => get(`users/${encodeURIComponent(id)}/keys`) });
+    this.directory = new Directory({ me: this.me.user, fetchUser: fetchUserKeys });
     /** @type {Map<string, Promise<{id: string, dh: string} | null>>} */
     this.records = new Map();
     this.state = new ThreadState({
       thread: this.thread, parties: options.parties, me: this.me, serverKey: options.serverKey,
       directory: this.directory, recordsKey: (code) => this.recordsKey(code),
     });
-    this.socket = new ComitySocket({ device: this.me.device });
+    this.socket = new ComitySocket({ device: this.me.device, checkRefusal: () => refusalReason(this.me.device) });
     /** @type {Map<string, {name: string, authority: string | null, role?: string, devices?: string[]}>} */
     this.people = new Map();
     /** @type {Map<string, number>} */
@@ -52,8 +54,15 @@ export class ThreadPage {
     this.online = new Set();
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     this.typing = new Map();
-    /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string}>} */
+    /** @type {Map<string, {text: string, state: 'sending' | 'waiting' | 'failed', why?: string,
+     *   draft?: import('./composer.js').Draft}>} */
     this.pending = new Map();
+    /** @type {import('../transport/socket.js').ClosedReason | null} why the socket ended for good */
+    this.ended = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.recheckTimer = undefined;
+    this.recheckDelay = RECHECK_FIRST_MS;
+    this.showingUnverified = false;
     this.shown = PAGE;
     this.renderPending = false;
     this.peopleVersion = 0;
@@ -124,7 +133,8 @@ export class ThreadPage {
     this.render();
     await this.backup();
     await this.showAlerts();
-    if (this.state.isMember && this.state.epoch === 0 && !this.state.broken && this.state.creator === this.me.user) {
+    const open = !this.state.broken && !this.state.stalled; // the epoch is known: the record is applied to its end
+    if (this.state.isMember && this.state.epoch === 0 && open && this.state.creator === this.me.user) {
       await this.actions.rotate().catch((err) => this.composer?.status(describeError(err), 'error'));
     }
   }
@@ -136,7 +146,15 @@ export class ThreadPage {
   async checkRememberedHead() {
     const remembered = await C.loadHead(this.thread).catch(() => undefined);
     if (remembered) this.state.compareWithRemembered(remembered);
-    if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
+    await this.saveHead();
+  }
+
+  /**
+   * Remember the verified head — not while entries wait for keys: the head
+   * is short of the served record then, and must not move back.
+   */
+  async saveHead() {
+    if (!this.state.broken && !this.state.stalled) await C.saveHead(this.thread, this.state.head).catch(() => {});
   }
 
   /** Names and authorities of everyone in the record (metadata from the server). */
@@ -163,7 +181,10 @@ export class ThreadPage {
     }
     for (const member of this.state.members.keys()) users.add(member);
     await Promise.all([...users].map(async (id) => {
-      const keys = await this.directory.user(id);
+      const keys = await this.directory.user(id).catch((err) => {
+        if (err instanceof KeysUnavailable) return null; // names only: asked again on the next load
+        throw err;
+      });
       const known = this.people.get(id);
       this.people.set(id, {
         name: keys?.display_name || known?.name || t('thread.someone'), authority: keys?.authority ?? known?.authority ?? null,
@@ -232,6 +253,7 @@ export class ThreadPage {
     this.socket.addEventListener('state', (event) => this.onConnection(/** @type {CustomEvent} */ (event).detail));
     this.socket.addEventListener('error-frame', (event) => this.onErrorFrame(/** @type {CustomEvent} */ (event).detail));
     this.socket.addEventListener('drained', () => this.updatePending());
+    this.socket.addEventListener('hello', () => this.recheckSoon());
   }
 
   /** @param {any} frame */
@@ -268,11 +290,12 @@ export class ThreadPage {
     const wasBroken = this.state.broken;
     const applied = await this.state.ingest(frames);
     if (applied.length === 0) {
-      if (this.state.broken !== wasBroken) await this.showAlerts(); // another version of an entry shown already
+      // Another version of an entry shown already, or entries waiting for keys: said at once.
+      if (this.state.broken !== wasBroken || this.state.stalled) await this.showAlerts();
       return;
     }
     this.socket.applied(this.thread, this.state.head.seq);
-    if (!this.state.broken) await C.saveHead(this.thread, this.state.head).catch(() => {});
+    await this.saveHead();
     let membership = false;
     for (const item of applied) {
       if (item.kind === 'message') {
@@ -303,11 +326,16 @@ export class ThreadPage {
     const el = byId('connection');
     el.dataset.state = state;
     const waiting = this.socket.pending;
+    const revoked = this.socket.closedReason === 'revoked';
     el.textContent = state === 'open' ? t('conn.open')
       : state === 'connecting' ? t('conn.connecting')
-        : state === 'closed' ? t('conn.signedOut')
+        : state === 'closed' ? (revoked ? t('conn.revoked') : t('conn.signedOut'))
           : waiting ? t('conn.offlineQueued', { n: waiting }) : t('conn.offline');
-    if (state === 'closed') this.composer?.disable(t('conn.signedOut'));
+    if (state === 'closed') {
+      this.ended = revoked ? 'revoked' : 'signed-out';
+      this.composer?.disable(revoked ? t('session.revoked') : t('session.signedOut'));
+      void this.showAlerts();
+    }
     this.updatePending();
   }
 
@@ -425,7 +453,10 @@ export class ThreadPage {
       return /** @type {HTMLElement} */ (node);
     });
     this.nodes = cache;
-    for (const [clientId, p] of this.pending) nodes.push(renderPending(clientId, p.text, p.state, p.why));
+    for (const [clientId, p] of this.pending) {
+      const restore = p.state === 'failed' && p.draft && this.composer ? () => this.restorePending(clientId) : undefined;
+      nodes.push(renderPending(clientId, p.text, p.state, p.why, restore));
+    }
     patchChildren(this.list, nodes);
     const earlier = byId('load-earlier');
     earlier.hidden = start === 0;
@@ -459,6 +490,17 @@ export class ThreadPage {
     });
   }
 
+  /**
+   * Put a message that was not sent back into the composer; its bubble goes.
+   * @param {string} clientId
+   */
+  restorePending(clientId) {
+    const draft = this.pending.get(clientId)?.draft;
+    if (!draft || !this.composer?.restore(draft)) return;
+    this.pending.delete(clientId);
+    this.render();
+  }
+
   updatePending() {
     const offline = this.socket.state !== 'open';
     for (const p of this.pending.values()) if (p.state !== 'failed') p.state = offline ? 'waiting' : 'sending';
@@ -477,6 +519,7 @@ export class ThreadPage {
     const el = byId('thread-alert');
     /** @type {HTMLElement[]} */
     const parts = [];
+    if (this.ended) parts.push(sessionEnded(this.ended));
     if (this.state.broken) {
       parts.push(h('p', { class: 'broken' }, t('thread.broken', { seq: this.state.broken.seq, reason: t(/** @type {any} */ (`break.${this.state.broken.reason}`)) })));
     }
@@ -492,8 +535,100 @@ export class ThreadPage {
     this.composer?.setBlocked(this.blocked ? (this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked')) : null);
     byId('epoch-info').textContent = this.state.epoch
       ? t('thread.epoch', { epoch: this.state.epoch, authorities: this.state.parties.join(' / ') }) : '';
+    this.scheduleRecheck();
   }
 
+  // --- keys the server could not serve ------------------------------------------
+
+  /** Whether some of the record waits for keys the server could not serve just now. */
+  get unverified() {
+    return Boolean(this.state.stalled) || this.state.undecided().length > 0;
+  }
+
+  /**
+   * Say calmly that part of the thread cannot be verified yet, and ask again
+   * later (sooner after a reconnect). Not a finding: nothing is shown as
+   * verified meanwhile, and nothing is called broken.
+   */
+  scheduleRecheck() {
+    const unverified = this.unverified && !this.state.broken;
+    if (unverified !== this.showingUnverified && this.loaded) {
+      this.showingUnverified = unverified;
+      say(byId('timeline-status'), unverified ? t('thread.unverified') : '');
+    }
+    if (!unverified) {
+      clearTimeout(this.recheckTimer);
+      this.recheckTimer = undefined;
+      this.recheckDelay = RECHECK_FIRST_MS;
+      return;
+    }
+    if (this.recheckTimer !== undefined) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.enqueue(() => this.recheck());
+    }, this.recheckDelay);
+    this.recheckDelay = Math.min(RECHECK_MAX_MS, this.recheckDelay * 2);
+  }
+
+  /** Ask again at once (the connection is back). */
+  recheckSoon() {
+    if (!this.unverified) return;
+    clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    this.recheckDelay = RECHECK_FIRST_MS;
+    this.enqueue(() => this.recheck());
+  }
+
+  /** Apply the entries that waited for keys, and decrypt the messages that did. */
+  async recheck() {
+    if (this.state.stalled) await this.onEntries([]);
+    for (const item of this.state.undecided()) await this.state.decrypt(item);
+    this.render();
+    await this.showAlerts();
+  }
+
+  /**
+   * Try at once what waits for keys (before sending), in turn with live entries.
+   * @returns {Promise<void>}
+   */
+  retryVerification() {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        try {
+          await this.recheck();
+        } finally {
+          resolve();
+        }
+      });
+    });
+  }
+
+}
+
+/**
+ * A user's keys as the server serves them; null for a user it does not show
+ * (404), an answer like "no keys". Other failures (offline, a server error,
+ * an ended session) reject: no answer, asked again later (ui/directory.js).
+ * @param {string} id
+ */
+async function fetchUserKeys(id) {
+  try {
+    return await get(`users/${encodeURIComponent(id)}/keys`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+/**
+ * The alert for a socket that ended for good, with the way back.
+ * @param {import('../transport/socket.js').ClosedReason} reason
+ */
+function sessionEnded(reason) {
+  const next = encodeURIComponent(location.pathname + location.search);
+  return reason === 'revoked'
+    ? h('p', { class: 'session-ended' }, t('session.revoked'), ' ', h('a', { href: `/keys/?next=${next}` }, t('session.keysPage')))
+    : h('p', { class: 'session-ended' }, t('session.signedOut'), ' ', h('a', { href: `/login/?next=${next}` }, t('session.signIn')));
 }
 
 /**

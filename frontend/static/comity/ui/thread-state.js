@@ -19,8 +19,15 @@
 //   previous epoch, for the next epoch, linking to the previous package, and
 //   if its members and recipients match the replay plus both authorities'
 //   records keys. Otherwise it is marked untrusted and its key is not used.
+// - Keys the server could not serve just now (offline, a server error) are
+//   no finding either way: the entry that needs them and everything after it
+//   wait, verified as a chain but not applied (`stalled`), until they can be
+//   fetched; a message waiting for its sender's keys says so and is tried
+//   again. Nothing is believed meanwhile, and nothing is called broken.
 
 import * as C from '../crypto/index.js';
+import { KeysUnavailable } from './directory.js';
+import { t } from './i18n.js';
 import { fullPackageProblem, historyProblem } from './package-rules.js';
 
 /**
@@ -83,6 +90,10 @@ export class ThreadState {
     this.bySeq = new Map();
     /** @type {Map<string, Item>} message client_id → item */
     this.byClientId = new Map();
+    /** Entries after the head, their chain verified, waiting for keys the server could not serve. @type {ChainItem[]} */
+    this.deferred = [];
+    /** @type {{seq: number, user: string} | null} the entry waiting for keys, and whose */
+    this.stalled = null;
   }
 
   /** Start from the genesis hash (async: SHA-256). */
@@ -105,7 +116,9 @@ export class ThreadState {
       this.broken = { seq: fork.seq, reason: 'fork', detail: 'a second, different version of an entry already verified' };
       return [];
     }
-    const fresh = chainItems.filter((i) => i.entry && i.entry.seq > this.head.seq);
+    // Entries that waited for keys go first; a resume may repeat some of them.
+    const waiting = new Set(this.deferred.map((i) => i.entry.seq));
+    const fresh = [...this.deferred, ...chainItems.filter((i) => i.entry && i.entry.seq > this.head.seq && !waiting.has(i.entry.seq))];
     if (fresh.length === 0) return [];
     // A batch is authenticated by its links and its last server signature
     // (which signs the head); the others are checked afterwards by
@@ -114,11 +127,26 @@ export class ThreadState {
     const good = result.ok ? fresh : fresh.filter((i) => i.entry.seq <= result.head.seq);
     /** @type {Item[]} */
     const applied = [];
-    for (const chainItem of good) {
-      applied.push(await this.apply(chainItem));
-      if (this.broken) return applied; // a forged membership change: nothing after it is applied
+    // Until this batch is through, the earlier wait still stands for anyone asking.
+    /** @type {{deferred: ChainItem[], stalled: {seq: number, user: string} | null}} */
+    let wait = { deferred: [], stalled: null };
+    for (const [index, chainItem] of good.entries()) {
+      try {
+        applied.push(await this.apply(chainItem));
+      } catch (err) {
+        if (!(err instanceof KeysUnavailable)) throw err;
+        // Verified up to here; this entry and the rest wait for the keys.
+        wait = { deferred: good.slice(index), stalled: { seq: chainItem.entry.seq, user: err.user } };
+        break;
+      }
+      if (this.broken) break; // a forged membership change: nothing after it is applied
     }
-    this.head = result.head;
+    this.deferred = wait.deferred;
+    this.stalled = wait.stalled;
+    if (this.broken) return applied;
+    const last = applied.at(-1);
+    if (!wait.stalled) this.head = result.head;
+    else if (last) this.head = { seq: last.seq, hash: last.hash };
     if (!result.ok) this.broken = { seq: result.seq, reason: result.reason, detail: result.detail };
     return applied;
   }
@@ -131,11 +159,12 @@ export class ThreadState {
    * @returns {{seq: number} | null}
    */
   otherVersion(chainItems) {
+    const waiting = new Map(this.deferred.map((i) => [i.entry.seq, i.hash]));
     for (const i of chainItems) {
       const seq = i.entry?.seq;
-      if (typeof seq !== 'number' || seq > this.head.seq) continue;
-      const applied = this.bySeq.get(seq);
-      if (applied && applied.hash !== i.hash) return { seq };
+      if (typeof seq !== 'number') continue;
+      const known = seq > this.head.seq ? waiting.get(seq) : this.bySeq.get(seq)?.hash;
+      if (known !== undefined && known !== i.hash) return { seq };
     }
     return null;
   }
@@ -164,13 +193,15 @@ export class ThreadState {
    * @param {import('../../../types.js').ChainHead} remembered
    */
   compareWithRemembered(remembered) {
-    const item = this.bySeq.get(remembered.seq);
-    if (item && item.hash !== remembered.hash) {
+    // Entries waiting for keys are part of the served record (their chain is verified).
+    const hash = this.bySeq.get(remembered.seq)?.hash ?? this.deferred.find((i) => i.entry.seq === remembered.seq)?.hash;
+    const end = this.deferred.at(-1)?.entry.seq ?? this.head.seq;
+    if (hash !== undefined && hash !== remembered.hash) {
       this.breakAt({ seq: remembered.seq, reason: 'fork', detail: 'the record differs from the one this browser verified before' });
-    } else if (remembered.seq > this.head.seq && !this.broken) {
+    } else if (remembered.seq > end && !this.broken) {
       // A break already explains a record that stops short.
-      const detail = `the record ends at entry ${this.head.seq}; this browser verified it up to entry ${remembered.seq}`;
-      this.breakAt({ seq: this.head.seq + 1, reason: 'rollback', detail });
+      const detail = `the record ends at entry ${end}; this browser verified it up to entry ${remembered.seq}`;
+      this.breakAt({ seq: end + 1, reason: 'rollback', detail });
     }
   }
 
@@ -205,6 +236,7 @@ export class ThreadState {
         default: break; // receipt, status, export: shown as they are
       }
     } catch (err) {
+      if (err instanceof KeysUnavailable) throw err; // not applied: tried again with the keys
       item.problem = err instanceof Error ? err.message : String(err);
     }
     this.items.push(item);
@@ -446,7 +478,8 @@ export class ThreadState {
    * @returns {Promise<Item>}
    */
   async decrypt(item) {
-    if (item.kind !== 'message' || item.payload !== undefined || item.decryptError) return item;
+    const again = item.decryptError === 'unavailable' && item.payload === undefined; // keys not served last time
+    if (item.kind !== 'message' || item.payload !== undefined || (item.decryptError && !again)) return item;
     const envelope = /** @type {Envelope} */ (item.envelope);
     try {
       const header = envelope.header;
@@ -469,10 +502,19 @@ export class ThreadState {
       item.payload = await C.openEnvelope(envelope, key, device.sig);
       item.decryptError = null;
     } catch (err) {
+      if (err instanceof KeysUnavailable) {
+        item.decryptError = 'unavailable'; // the payload stays undefined: decrypted on the next try
+        return item;
+      }
       item.payload = null;
       item.decryptError = err instanceof C.ComityCryptoError && err.code === 'signature' ? 'signature' : 'corrupt';
     }
     return item;
+  }
+
+  /** @returns {Item[]} messages waiting for their sender's keys, to try again */
+  undecided() {
+    return this.items.filter((i) => i.decryptError === 'unavailable' && i.payload === undefined);
   }
 
   // --- what I may do -----------------------------------------------------------
@@ -514,7 +556,11 @@ export class ThreadState {
     const out = [];
     for (const user of this.members.keys()) {
       if (user === this.me.user) continue;
-      const keys = await this.directory.user(user);
+      // Keys not served now cannot tell; sending asks for them again first (ThreadActions.ready).
+      const keys = await this.directory.user(user).catch((err) => {
+        if (err instanceof KeysUnavailable) return null;
+        throw err;
+      });
       if (keys?.trust === 'changed') out.push(keys);
     }
     return out;
@@ -530,7 +576,7 @@ export class ThreadState {
    */
   async seal(kind, meta, payload, clientId) {
     const key = await this.aesKey(this.epoch);
-    if (!key) throw new Error('no key for the current epoch');
+    if (!key) throw new Error(t('thread.noKey'));
     const header = {
       v: /** @type {1} */ (1), thread: this.thread, epoch: this.epoch, sender_device: this.me.device,
       client_id: clientId ?? C.newClientId(), kind, meta,
@@ -561,7 +607,7 @@ export class ThreadState {
     const members = [];
     for (const user of this.members.keys()) {
       const keys = await this.directory.user(user, { fresh: true });
-      if (!keys) throw new Error('a member\'s keys cannot be fetched');
+      if (!keys) throw new Error(t('thread.memberNoKeys'));
       const devices = [...keys.devices.keys()];
       members.push({ user, devices });
       for (const [id, d] of keys.devices) recipients.push({ id, kind: 'device', dh: d.dh });
@@ -569,7 +615,7 @@ export class ThreadState {
     }
     for (const code of this.parties) {
       const records = await this.recordsKey(code);
-      if (!records) throw new Error(`${code} has no records key`);
+      if (!records) throw new Error(t('records.missing', { code }));
       recipients.push({ id: `records:${code}`, kind: 'records', dh: records.dh });
     }
     const epoch = this.epoch + 1;

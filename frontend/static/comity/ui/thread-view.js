@@ -153,7 +153,9 @@ function renderMessage(ctx, item) {
     return li;
   }
   if (item.decryptError) {
-    li.append(h('p', { class: item.decryptError === 'nokey' ? 'undecryptable' : 'alert-inline' }, t(/** @type {any} */ (`decrypt.${item.decryptError}`))));
+    // Keys the server could not serve just now are no finding: said calmly, and tried again.
+    const tone = item.decryptError === 'nokey' ? 'undecryptable' : item.decryptError === 'unavailable' ? 'pending-text' : 'alert-inline';
+    li.append(h('p', { class: tone }, t(/** @type {any} */ (`decrypt.${item.decryptError}`))));
     return li;
   }
   if (!item.payload) {
@@ -351,14 +353,22 @@ function renderKeys(ctx, item, li, actor) {
 }
 
 /**
- * A message of mine not yet in the record.
+ * A message of mine not yet in the record. One that failed offers to put its
+ * text back into the composer, to edit and send again.
  * @param {string} clientId
  * @param {string} text
  * @param {'sending' | 'waiting' | 'failed'} state
  * @param {string} [why]
+ * @param {() => void} [onRestore] given for a failed message the composer can take back
  */
-export function renderPending(clientId, text, state, why) {
-  return h('li', { class: `entry message mine pending state-${state}`, 'data-client-id': clientId },
+export function renderPending(clientId, text, state, why, onRestore) {
+  const li = h('li', { class: `entry message mine pending state-${state}`, 'data-client-id': clientId },
     h('p', { class: 'entry-head' }, h('span', { class: `delivery ${state}` }, t(/** @type {any} */ (`pending.${state}`))), why ? ` — ${why}` : ''),
     h('div', { class: 'body' }, renderMarkdown(text)));
+  if (state === 'failed' && onRestore) {
+    const button = h('button', { type: 'button', class: 'link', 'data-action': 'restore' }, t('pending.restore'));
+    button.addEventListener('click', onRestore);
+    li.append(h('p', { class: 'entry-actions' }, button));
+  }
+  return li;
 }
