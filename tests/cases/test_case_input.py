@@ -7,6 +7,7 @@ import pytest
 from cases.models import Case, Deadline
 from consult.models import User
 from tests.helpers import make_authority, make_case, make_user, verified_client
+from tests.markup import assert_references_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +114,7 @@ def test_page_create__bad_input_shows_form_error_and_changes_nothing(officer: Us
     assert response.status_code == 400
     assert b'class="error"' in response.content or b"form-errors" in response.content
     assert Case.objects.count() == 0
+    assert_references_resolve(response.content.decode())  # aria-describedby names the error shown
 
 
 def test_page_create__valid_form_opens_case(officer: User) -> None:
@@ -145,6 +147,8 @@ def test_page_create__bad_date_is_a_form_error(officer: User) -> None:
     )
     response = verified_client(officer).post("/cases/new/", form)
     assert response.status_code == 400 and Case.objects.count() == 0
+    page = assert_references_resolve(response.content.decode())
+    assert page.find("input", name="deadline-0-due")["aria-describedby"] == "id_deadline-0-due_error"
 
 
 def test_list_filters__status_kind_counterpart_overdue_reference(officer: User) -> None:
