@@ -11,7 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consult.models import EnrolmentToken, User
 from tests.helpers import PASSWORD, add_totp, make_authority, make_user, totp_now
-from tests.markup import assert_references_resolve
+from tests.markup import Page, assert_references_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +117,29 @@ def test_logout__ends_the_session() -> None:
     replay.cookies["sessionid"] = old_key
     assert replay.get("/cases/").status_code == 302
     assert replay.get("/api/v1/me").status_code == 401
+
+
+def test_sign_in_forms__tell_password_managers_what_each_field_is() -> None:
+    """Account name, current and new passwords, and one-time codes carry their autocomplete tokens."""
+    login = Page(Client().get("/login/").content.decode())
+    assert login.find("input", name="email")["autocomplete"] == "username"
+    assert login.find("input", name="password")["autocomplete"] == "current-password"
+    link = _enrolment_link("fill@example.org", make_authority("FR-FILL").code)
+    client = Client()
+    enrol = Page(client.get(link).content.decode())
+    assert enrol.find("input", name="password")["autocomplete"] == "new-password"
+    assert enrol.find("input", name="confirm")["autocomplete"] == "new-password"
+    account = enrol.find("input", autocomplete="username")  # which account the new password is for
+    assert account["value"] == "fill@example.org" and "name" not in account and "hidden" in account
+    client.post(link, {"password": PASSWORD, "confirm": PASSWORD})
+    totp = Page(client.get("/account/second-factor/").content.decode())
+    assert totp.find("input", name="code")["autocomplete"] == "one-time-code"
+    user = make_user(make_authority())
+    add_totp(user)
+    verifier = Client()
+    verifier.post("/login/", {"email": user.email, "password": PASSWORD})
+    verify = Page(verifier.get("/login/verify/").content.decode())
+    assert verify.find("input", name="code")["autocomplete"] == "one-time-code"
 
 
 def test_second_factor__wrong_code_is_described_on_its_field() -> None:
