@@ -99,3 +99,11 @@ def test_contrast__focus_ring_on_the_dark_header(selector: str) -> None:
 def test_contrast__control_boundaries(control: str, surface: str) -> None:
     border, under = prop(control, "border"), _surface(surface)
     assert ratio(border, under) >= NON_TEXT, (control, border, under, round(ratio(border, under), 2))
+
+
+def test_live_regions__never_hidden_while_empty() -> None:
+    """An empty status or alert line collapses; display:none would make its next text go unannounced."""
+    for selector, declarations in RULES.items():
+        if ":empty" in selector:
+            assert declarations.get("display") != "none", selector
+            assert declarations.get("visibility") != "hidden", selector
