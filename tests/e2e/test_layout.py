@@ -1,19 +1,22 @@
-"""Layout as Chromium draws it: small screens, live regions (WCAG 2.2)."""
+"""Layout as Chromium draws it: small screens, live regions, target sizes (WCAG 2.2)."""
 
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 
 from cases.actions.notifications import do_send_deadline_notices
 from cases.models import Deadline
 from consult.models import User
-from tests.e2e.conftest import Tab
+from tests.e2e.conftest import Tab, open_thread, send_text, set_up_keys
+from tests.e2e.test_consultation import two_ministries
 from tests.helpers import make_authority, make_case, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 360, "height": 740}
 OVERFLOW = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+BOX = "(e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }"
 
 
 def supervisor_with_a_deadline() -> User:
@@ -60,3 +63,36 @@ def test_live_regions__rendered_while_empty(open_tab) -> None:  # type: ignore[n
         assert (display, visibility, height, text) == ("block", "visible", 0, ""), region
     tab.page.click("#new-thread button[type=submit]")  # no subject: the alert gets its text
     assert tab.page.locator("#new-thread-error").inner_text() != ""
+
+
+def test_targets__text_buttons_are_at_least_24_px(open_tab) -> None:  # type: ignore[no-untyped-def]
+    """The "Mark as read" and "Sign out" buttons look like links but keep a 24 x 24 px target (2.5.8)."""
+    tab = open_tab(supervisor_with_a_deadline())
+    tab.goto("/notifications/")
+    for button in (tab.page.locator("main button.link").first, tab.page.locator(".account button.link")):
+        _, _, width, height = button.evaluate(BOX)
+        assert width >= 24 and height >= 24, (button, width, height)
+
+
+def _boxes(tab: Tab, selector: str) -> list[list[float]]:
+    return list(tab.page.locator(selector).evaluate_all(f"(all) => all.map({BOX})"))
+
+
+@pytest.mark.slow
+def test_thread__actions_are_spaced_targets(open_tab) -> None:  # type: ignore[no-untyped-def]
+    fr, _, case = two_ministries()
+    paris = open_tab(fr, viewport={"width": 1280, "height": 640})
+    set_up_keys(paris)
+    open_thread(paris, str(case.pk), "Layout")
+    for n in range(6):
+        send_text(paris, f"Message {n}: long enough to take a line of the timeline.")
+
+    # Reply, Edit, Retract: 24 x 24 px each, side by side without touching.
+    last = "#entries > li.message:not(.pending):last-child .entry-actions button"
+    paris.page.locator(last).nth(2).wait_for()  # the stored entry has replaced the pending one
+    boxes = _boxes(paris, last)
+    assert [b[2] >= 24 and b[3] >= 24 for b in boxes] == [True] * 3, boxes
+    for (left, _, width, _), (next_left, _, _, _) in pairwise(boxes):
+        assert next_left - (left + width) >= 8, boxes
+
+    assert paris.csp_violations() == [] and paris.errors == []
