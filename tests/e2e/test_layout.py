@@ -1,7 +1,8 @@
-"""Layout as Chromium draws it: small screens, live regions, target sizes (WCAG 2.2)."""
+"""Layout as Chromium draws it: small screens, live regions, target sizes, the sticky composer (WCAG 2.2)."""
 
 import datetime as dt
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -74,12 +75,39 @@ def test_targets__text_buttons_are_at_least_24_px(open_tab) -> None:  # type: ig
         assert width >= 24 and height >= 24, (button, width, height)
 
 
+# From the top of the page, the first message's last action that the composer covers (or that
+# lies below the fold), scrolled to sit 4 px above the bottom of the viewport: under the composer.
+UNDER_THE_COMPOSER = """(() => {
+  for (const old of document.querySelectorAll('[data-probe]')) old.removeAttribute('data-probe');
+  scrollTo(0, 0);
+  const composerTop = document.getElementById('composer').getBoundingClientRect().top;
+  const bars = [...document.querySelectorAll('#entries > li.message .entry-actions')];
+  const bar = bars.find((b) => b.lastElementChild.getBoundingClientRect().bottom > composerTop);
+  const target = bar.lastElementChild;
+  target.setAttribute('data-probe', 'target');
+  target.previousElementSibling.setAttribute('data-probe', 'before');
+  const bottom = target.getBoundingClientRect().bottom;
+  if (bottom > innerHeight - 4) scrollBy(0, bottom - innerHeight + 4);
+})()"""
+
+
+PADDING_AND_COMPOSER = """[parseFloat(getComputedStyle(document.documentElement).scrollPaddingBottom),
+  document.getElementById('composer').getBoundingClientRect().height]"""
+
+
 def _boxes(tab: Tab, selector: str) -> list[list[float]]:
     return list(tab.page.locator(selector).evaluate_all(f"(all) => all.map({BOX})"))
 
 
+def _below_composer(tab: Tab, element: Any) -> float:
+    """How far ``element``'s bottom edge reaches under the composer's top edge (≤ 0: clear of it)."""
+    return float(element.evaluate("(e) => e.getBoundingClientRect().bottom")) - float(
+        tab.page.evaluate("document.getElementById('composer').getBoundingClientRect().top")
+    )
+
+
 @pytest.mark.slow
-def test_thread__actions_are_spaced_targets(open_tab) -> None:  # type: ignore[no-untyped-def]
+def test_thread__actions_are_spaced_targets_and_focus_clears_the_composer(open_tab) -> None:  # type: ignore[no-untyped-def]
     fr, _, case = two_ministries()
     paris = open_tab(fr, viewport={"width": 1280, "height": 640})
     set_up_keys(paris)
@@ -95,4 +123,24 @@ def test_thread__actions_are_spaced_targets(open_tab) -> None:  # type: ignore[n
     for (left, _, width, _), (next_left, _, _, _) in pairwise(boxes):
         assert next_left - (left + width) >= 8, boxes
 
+    # The page reserves the sticky composer's height at the bottom of the scrollport,
+    # except while focus is in the composer (typing there must not scroll the timeline).
+    paris.page.evaluate("document.activeElement.blur()")
+    padding, composer = paris.page.evaluate(PADDING_AND_COMPOSER)
+    assert padding >= composer > 0
+    paris.page.evaluate(UNDER_THE_COMPOSER)
+    scrolled = paris.page.evaluate("scrollY")
+    paris.page.locator("#compose-text").focus()
+    assert paris.page.evaluate(PADDING_AND_COMPOSER)[0] == 0 and paris.page.evaluate("scrollY") == scrolled
+    paris.page.evaluate("document.activeElement.blur()")
+
+    # A button inside the viewport but under the composer: tabbing to it scrolls it clear.
+    paris.page.evaluate(UNDER_THE_COMPOSER)
+    target = paris.page.locator("[data-probe=target]")
+    assert _below_composer(paris, target) > 0  # covered, though inside the viewport
+    assert target.evaluate("(e) => e.getBoundingClientRect().bottom < innerHeight")
+    paris.page.locator("[data-probe=before]").evaluate("(e) => e.focus({preventScroll: true})")
+    paris.page.keyboard.press("Tab")
+    assert target.evaluate("(e) => e === document.activeElement")
+    assert _below_composer(paris, target) <= 0
     assert paris.csp_violations() == [] and paris.errors == []
