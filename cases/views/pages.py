@@ -121,4 +121,5 @@ def case_assign(request: HttpRequest, case_id: str) -> HttpResponse:
         else:
             messages.success(request, _("Assignments saved."))
             return redirect("case-detail", case_id=case.pk)
-    return render(request, "comity/cases/assign.html", {"form": form, "case": case})
+    status = 400 if form.errors else 200
+    return render(request, "comity/cases/assign.html", {"form": form, "case": case}, status=status)

@@ -28,8 +28,17 @@ from consult.models import AuthFailure, User
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=254)
-    password = forms.CharField(label=gettext_lazy("Password"), strip=False, widget=forms.PasswordInput)
+    # The e-mail address is the account name: password managers file it as the username.
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class CodeForm(forms.Form):
@@ -41,8 +50,16 @@ class CodeForm(forms.Form):
 
 
 class PasswordForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("New password"), strip=False, widget=forms.PasswordInput)
-    confirm = forms.CharField(label=gettext_lazy("Repeat the password"), strip=False, widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=gettext_lazy("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    confirm = forms.CharField(
+        label=gettext_lazy("Repeat the password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self) -> dict[str, str]:
         data = super().clean() or {}

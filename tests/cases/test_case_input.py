@@ -1,12 +1,15 @@
 """Creating and editing cases: clear errors for bad input, and nothing changed."""
 
 import datetime as dt
+import re
 
 import pytest
 
 from cases.models import Case, Deadline
-from consult.models import User
+from consult.exceptions import BadInput
+from consult.models import Authority, User
 from tests.helpers import make_authority, make_case, make_user, verified_client
+from tests.markup import assert_references_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +116,7 @@ def test_page_create__bad_input_shows_form_error_and_changes_nothing(officer: Us
     assert response.status_code == 400
     assert b'class="error"' in response.content or b"form-errors" in response.content
     assert Case.objects.count() == 0
+    assert_references_resolve(response.content.decode())  # aria-describedby names the error shown
 
 
 def test_page_create__valid_form_opens_case(officer: User) -> None:
@@ -145,6 +149,39 @@ def test_page_create__bad_date_is_a_form_error(officer: User) -> None:
     )
     response = verified_client(officer).post("/cases/new/", form)
     assert response.status_code == 400 and Case.objects.count() == 0
+    page = assert_references_resolve(response.content.decode())
+    assert page.find("input", name="deadline-0-due")["aria-describedby"] == "id_deadline-0-due_error"
+
+
+def test_page_assign__an_officer_refused_is_an_error_on_the_field(officer: User) -> None:
+    """The checkbox group names its error, and the error is on the page."""
+    case = make_case(officer, Authority.objects.get(code="DE-BFJ"))
+    outsider = make_user(make_authority("IT-X", "IT"))
+    response = verified_client(officer).post(f"/cases/{case.pk}/assign/", {"officers": [str(outsider.pk)]})
+    assert response.status_code == 400
+    html = response.content.decode()
+    page = assert_references_resolve(html)
+    assert page.find("fieldset", aria_describedby="id_officers_error")
+    error = re.search(r'<div class="error" id="id_officers_error">(.*?)</div>', html, re.S)
+    assert error and "Select a valid choice" in error.group(1)
+    assert list(case.assignees.all()) == [officer]
+
+
+def test_page_assign__an_error_of_the_whole_form_is_announced(officer: User, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What the action refuses (an officer deactivated meanwhile) is shown as an alert above the form."""
+    from cases.views import pages
+
+    def refuse(*args: object) -> None:
+        raise BadInput(fields={"officers": ["Only active officers of your authority can be assigned."]})
+
+    monkeypatch.setattr(pages, "check_set_assignments", refuse)
+    case = make_case(officer, Authority.objects.get(code="DE-BFJ"))
+    response = verified_client(officer).post(f"/cases/{case.pk}/assign/", {"officers": [str(officer.pk)]})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert_references_resolve(html)
+    alert = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', html, re.S)
+    assert alert and "Only active officers of your authority" in alert.group(1)
 
 
 def test_list_filters__status_kind_counterpart_overdue_reference(officer: User) -> None:

@@ -10,6 +10,7 @@ import pytest
 from consult.models import User
 from frontend.templatetags.comity_modules import module_graph
 from tests.helpers import make_user, verified_client
+from tests.markup import assert_references_resolve
 from tests.realtime import World, make_world, open_thread
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,7 @@ def test_pages__render_with_module_scripts_and_context(world: World) -> None:
         assert re.search(r'<script type="module" src="/static/comity/ui/[\w-]+\.js" integrity="sha384-[\w+/=]+">', html)
         assert 'rel="modulepreload"' in html and f'data-user="{world.fr.user.pk}"' in html
         assert "<script>" not in html and " style=" not in html  # the CSP allows no inline script or style
+        assert_references_resolve(html)  # every aria-describedby/-labelledby and label names an id on the page
     page = client.get(f"/threads/{thread}/").content.decode()
     assert 'data-parties="FR-MJ DE-BFJ"' in page and 'data-member="1"' in page
     assert 'id="live-region"' in page and 'aria-live="polite"' in page
@@ -62,7 +64,9 @@ def test_pages__thread_page_only_for_those_who_see_it(world: World) -> None:
 
 
 def test_pages__records_key_page_for_supervisors_only(world: World) -> None:
-    assert verified_client(world.fr_supervisor.user).get("/records-key/").status_code == 200
+    page = verified_client(world.fr_supervisor.user).get("/records-key/")
+    assert page.status_code == 200
+    assert_references_resolve(page.content.decode())
     assert verified_client(world.fr.user).get("/records-key/").status_code == 404
     admin = make_user(None, User.Role.ADMIN)
     assert verified_client(admin).get("/records-key/").status_code == 404

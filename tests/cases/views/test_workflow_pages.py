@@ -11,6 +11,7 @@ from consult.models import User
 from tests.cases.stats_data import build
 from tests.cases.workflow import Scene, make_scene, snapshot
 from tests.helpers import make_user, verified_client
+from tests.markup import assert_headings_nest, assert_references_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,16 @@ def test_authority_registers__sorted_by_urgency_with_csv(scene: Scene) -> None:
     assert_keeps_to_the_csp(page(client, "/registers/assurances/"))
 
 
+def test_assurance_pages__headings_go_down_one_level_at_a_time(scene: Scene) -> None:
+    """The register's cards (h3, then h4) sit under an h2, as on the case's own registers page."""
+    client = verified_client(scene.world.fr_supervisor.user)
+    html = page(client, "/registers/assurances/")
+    assert "Death penalty" in html  # there is a card to check
+    assert_headings_nest(html)
+    assert_references_resolve(html)
+    assert_headings_nest(page(verified_client(scene.world.de.user), f"/cases/{scene.world.case.pk}/registers/"))
+
+
 def test_statistics_page__charts_tables_and_csv() -> None:
     data = build()
     supervisor = make_user(data.fr_mj, User.Role.SUPERVISOR)
@@ -152,11 +163,17 @@ def test_notifications_page__lists_and_marks_read(scene: Scene) -> None:
     assert "Notifications (1 new)" in page(client, "/cases/")
     html = page(client, "/notifications/")
     assert "Hearing" in html and "due in 2 days" in html
+    # Unread is said in words and shown, not put in aria-current (which means "the current item").
+    assert "aria-current" not in html
+    unread = re.search(r'<li class="unread">\s*<strong class="badge warn">Unread</strong>', html)
+    assert unread, html
     notification = scene.world.fr.user.notifications.get()
     assert client.post("/notifications/", {"id": notification.pk}).status_code == 302
     assert scene.world.fr.user.notifications.get().read_at is not None
     assert verified_client(scene.world.de.user).post("/notifications/", {"id": notification.pk}).status_code == 404
     assert "Notifications (1 new)" not in page(client, "/cases/")
+    html = page(client, "/notifications/")
+    assert "Hearing" in html and 'class="unread"' not in html and ">Unread<" not in html
 
 
 def test_clarification_rows__answered_shows_the_answer_time(scene: Scene) -> None:

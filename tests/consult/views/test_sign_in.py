@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consult.models import EnrolmentToken, User
 from tests.helpers import PASSWORD, add_totp, make_authority, make_user, totp_now
+from tests.markup import Page, assert_references_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +143,54 @@ def test_logout__ends_the_session() -> None:
     replay.cookies["sessionid"] = old_key
     assert replay.get("/cases/").status_code == 302
     assert replay.get("/api/v1/me").status_code == 401
+
+
+def test_sign_in_forms__tell_password_managers_what_each_field_is() -> None:
+    """Account name, current and new passwords, and one-time codes carry their autocomplete tokens."""
+    login = Page(Client().get("/login/").content.decode())
+    assert login.find("input", name="email")["autocomplete"] == "username"
+    assert login.find("input", name="password")["autocomplete"] == "current-password"
+    link = _enrolment_link("fill@example.org", make_authority("FR-FILL").code)
+    client = Client()
+    enrol = Page(client.get(link).content.decode())
+    assert enrol.find("input", name="password")["autocomplete"] == "new-password"
+    assert enrol.find("input", name="confirm")["autocomplete"] == "new-password"
+    account = enrol.find("input", autocomplete="username")  # which account the new password is for
+    assert account["value"] == "fill@example.org" and "name" not in account and "hidden" in account
+    client.post(link, {"password": PASSWORD, "confirm": PASSWORD})
+    totp = Page(client.get("/account/second-factor/").content.decode())
+    assert totp.find("input", name="code")["autocomplete"] == "one-time-code"
+    user = make_user(make_authority())
+    add_totp(user)
+    verifier = Client()
+    verifier.post("/login/", {"email": user.email, "password": PASSWORD})
+    verify = Page(verifier.get("/login/verify/").content.decode())
+    assert verify.find("input", name="code")["autocomplete"] == "one-time-code"
+
+
+def test_second_factor__wrong_code_is_described_on_its_field() -> None:
+    """The error the widget's aria-describedby names is the one shown, under that id."""
+    user = make_user(make_authority())
+    add_totp(user)
+    client = Client()
+    client.post("/login/", {"email": user.email, "password": PASSWORD})
+    response = client.post("/login/verify/", {"code": "000000"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    page = assert_references_resolve(html)
+    code = page.find("input", name="code")
+    assert code["aria-describedby"] == "id_code_error" and code["aria-invalid"] == "true"
+    error = re.search(r'<div class="error" id="id_code_error">(.*?)</div>', html, re.S)
+    assert error and "This code is not valid" in error.group(1)
+
+
+def test_enrolment__several_errors_on_one_field_share_one_description() -> None:
+    """A weak password fails several validators: one element holds them all, ids stay unique."""
+    link = _enrolment_link("many@example.org", make_authority("FR-MANY").code)
+    response = Client().post(link, {"password": "123", "confirm": "123"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    page = assert_references_resolve(html)
+    assert page.find("input", name="password")["aria-describedby"] == "id_password_error"
+    error = re.search(r'<div class="error" id="id_password_error">(.*?)</div>', html, re.S)
+    assert error and error.group(1).count("<p>") >= 2, html

@@ -104,3 +104,21 @@ export function say(target, text, tone = 'info') {
   target.textContent = text;
   target.setAttribute('data-tone', tone);
 }
+
+/**
+ * Keep what takes focus clear of a sticky footer (WCAG 2.4.11 Focus Not Obscured).
+ * The stylesheet sets the page's `scroll-padding-bottom` to `--sticky-bottom`; this
+ * keeps that equal to the footer's height while the footer is sticky, and 0 when a
+ * narrow layout makes it static. CSSOM changes are not inline styles: the CSP allows them.
+ * @param {HTMLElement} footer
+ */
+export function reserveBelow(footer) {
+  const root = document.documentElement;
+  const update = () => {
+    const sticky = getComputedStyle(footer).position === 'sticky';
+    root.style.setProperty('--sticky-bottom', `${sticky ? Math.ceil(footer.getBoundingClientRect().height) : 0}px`);
+  };
+  new ResizeObserver(update).observe(footer);
+  addEventListener('resize', update); // crossing the media query changes position, not always size
+  update();
+}

@@ -7,7 +7,7 @@ import * as C from '../crypto/index.js';
 import { ApiError, get, post } from '../transport/api.js';
 import { ComitySocket, SocketError } from '../transport/socket.js';
 import { Directory, KeysUnavailable } from './directory.js';
-import { announce, byId, h, pageData, replace, say } from './dom.js';
+import { announce, byId, h, pageData, replace, reserveBelow, say } from './dom.js';
 import { describeError } from './errors.js';
 import { t } from './i18n.js';
 import { currentUser, refusalReason, requireDevice } from './session.js';
@@ -668,6 +668,7 @@ async function main() {
     byId('connection').textContent = '';
     return;
   }
+  reserveBelow(byId('composer'));
   try {
     const { me } = await requireDevice();
     const serverKey = (await get('server-key')).key;
