@@ -51,7 +51,11 @@ def socket_lapse(
     member of one of ``threads``.
     """
     remaining = session_seconds_left(session_key, str(user.pk))
-    if remaining <= 0 or not Device.objects.filter(pk=device_id, user=user, revoked_at__isnull=True).exists():
+    try:
+        access_device(user, device_id)
+    except NotFound:
+        remaining = 0
+    if remaining <= 0:
         return "signed out", 0
     if User.objects.filter(pk=user.pk).values_list("role", flat=True).first() != user.role:
         return "revoked", remaining
