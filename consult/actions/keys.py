@@ -44,7 +44,14 @@ def _records_recipients(thread: Thread) -> set[str]:
 
 
 def _check_full_package(thread: Thread, package: Mapping[str, Any], signer: Membership) -> None:
-    """``create``/``rotate``: the next epoch, to every member device and both records keys."""
+    """``create``/``rotate``: the next epoch, to every member device and both records keys.
+
+    A package for an epoch that already has one lost a race (two members
+    rotating at once): ``conflict``, so its client reads the record again and
+    rotates from there only if it still must.
+    """
+    if package["epoch"] <= thread.epoch:
+        raise Conflict(f"epoch {package['epoch']} already has its key package; the thread is at epoch {thread.epoch}.")
     if package["epoch"] != thread.epoch + 1:
         raise check.fail("package.epoch", f"must be {thread.epoch + 1}")
     if (package["reason"] == "create") != (thread.epoch == 0):

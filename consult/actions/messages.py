@@ -52,12 +52,20 @@ def _close_spent_epoch(thread: Thread) -> None:
         thread.save(update_fields=["min_epoch"])
 
 
-def _epoch_refusal(thread: Thread, epoch: int) -> Conflict | StaleEpoch | None:
-    """Why a message under ``epoch`` is refused, if it is: only ``min_epoch`` to the newest are open."""
+def _epoch_refusal(thread: Thread, epoch: int, joined_seq: int) -> Conflict | StaleEpoch | None:
+    """Why a message under ``epoch`` is refused, if it is: only ``min_epoch`` to the newest are open.
+
+    A member who joined after the newest package (``joined_seq``) writes
+    under no open epoch yet: every membership change starts a new epoch
+    (DESIGN §4), and a key the newcomer holds from before it (shared as
+    history) was made for a member list without them.
+    """
     if epoch > thread.epoch:
         return Conflict(f"No key package for epoch {epoch} yet.")
     if epoch < thread.min_epoch:
         return StaleEpoch(f"Epoch {epoch} is closed; the current epoch must be at least {thread.min_epoch}.")
+    if joined_seq > thread.epoch_seq:
+        return StaleEpoch(f"Epoch {epoch} was keyed before you joined; a member's rotation admits you.")
     return None
 
 
@@ -77,6 +85,7 @@ SELECT {thread_columns},
     (SELECT head_seq FROM consult_thread AS snapshot WHERE snapshot.id = thread.id) AS snapshot_head,
     cases_case.requesting_authority_id,
     cases_case.requested_authority_id,
+    membership.joined_seq,
     (SELECT code FROM cases_threadhandling WHERE thread_id = thread.id) AS default_handling,
     EXISTS (SELECT 1 FROM consult_membership AS due
         WHERE due.thread_id = thread.id AND due.ended_at IS NULL AND due.expires_at <= %(now)s) AS has_due
@@ -114,8 +123,9 @@ def _locked_thread_for_send(thread_id: str, user: User, device: Device, client_i
     if row is None:
         raise NotFound
     thread, extra = from_row(Thread, row, connection.alias)
-    has_copy, snapshot_head, requesting, requested, default_handling, has_due = extra
+    has_copy, snapshot_head, requesting, requested, joined_seq, default_handling, has_due = extra
     thread.has_copy, thread.snapshot_head = bool(has_copy), snapshot_head  # type: ignore[attr-defined]
+    thread.sender_joined_seq = joined_seq  # type: ignore[attr-defined]
     thread.has_due = bool(has_due)  # type: ignore[attr-defined]
     thread.default_handling = default_handling  # type: ignore[attr-defined]
     # The workflow rules read only the case's parties: its other fields stay deferred.
@@ -144,8 +154,9 @@ def _first_copy(thread: Thread, client_id: uuid.UUID) -> Entry | None:
 # The one statement of a message appended on a known head (PostgreSQL,
 # consult.lib.heads), run on the worker's own connection (consult.lib.async_db)
 # in autocommit. The UPDATE moves the head only if it is still that head and
-# the send passes every check the locked path makes (member, device not
-# revoked, epoch open, client_id new, no invitation of the thread due to end:
+# the send passes every check the locked path makes (member since before the
+# epoch's package, device not revoked, epoch open, client_id new, no
+# invitation of the thread due to end:
 # the locked path ends it first). It takes the thread's row lock like any
 # writer, and a writer that moved the head first makes it match nothing. Then
 # the entry and its workflow item are inserted from the rows it returned. No
@@ -162,7 +173,7 @@ WITH head AS (
         AND (thread.epoch_started_at IS NULL OR thread.epoch_started_at >= %(oldest_epoch)s::timestamptz)
         AND EXISTS (SELECT 1 FROM consult_membership AS membership
             WHERE membership.thread_id = thread.id AND membership.user_id = %(user)s::uuid
-                AND membership.ended_at IS NULL)
+                AND membership.ended_at IS NULL AND membership.joined_seq < thread.epoch_seq)
         AND NOT EXISTS (SELECT 1 FROM consult_membership AS due
             WHERE due.thread_id = thread.id AND due.ended_at IS NULL AND due.expires_at <= %(at)s::timestamptz)
         AND EXISTS (SELECT 1 FROM consult_device AS device
@@ -294,7 +305,7 @@ def _append_locked(user: User, device: Device, thread_id: str, envelope: Any, he
             end_due_memberships(thread_id)
             thread = _locked_thread_for_send(thread_id, user, device, client_id)
         _close_spent_epoch(thread)
-        refusal = _epoch_refusal(thread, header["epoch"])
+        refusal = _epoch_refusal(thread, header["epoch"], thread.sender_joined_seq)  # type: ignore[attr-defined]
         if refusal is None:
             entry = _append_message(thread, user, device, envelope, header, client_id)
     if refusal is not None:

@@ -265,3 +265,24 @@ describe('queueing a message', () => {
     assert.deepEqual([pending.state, pending.why, pending.draft], ['failed', en['error.unauthenticated'], draft]);
   });
 });
+
+describe('rotating the key', () => {
+  /** A page whose rotation the server refuses with ``code``; the record reaches ``epochAfter``. */
+  function refusedWith(/** @type {string} */ code, /** @type {number} */ epochAfter) {
+    const state = { stalled: false, epoch: 1, needsRotation: false, rotation: async () => ({ pkg: { epoch: 2 } }) };
+    const page = {
+      thread: 'T', state,
+      socket: { request: async () => { state.epoch = epochAfter; throw new SocketError(code, 'refused'); } },
+      waitFor: async (/** @type {() => boolean} */ done) => { if (!done()) throw new Error('timed out'); },
+    };
+    return new ThreadActions(/** @type {any} */ (page));
+  }
+
+  test('a conflict means another member rotated first, and their package brings the epoch on', async () => {
+    await refusedWith('conflict', 2).rotate();
+  });
+
+  test('a package refused as malformed is that error, not a wait for someone else\'s rotation', async () => {
+    await assert.rejects(refusedWith('bad_frame', 1).rotate(), (err) => err instanceof SocketError && err.code === 'bad_frame');
+  });
+});

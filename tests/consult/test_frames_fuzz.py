@@ -604,7 +604,9 @@ def resigned_frames(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]
          "bad_frame"),
         ("impossible due date", lambda: _resign_envelope(scene, kind="clarification", meta={"due": "2026-02-30"}),
          "bad_frame"),
-        ("package epoch", st.sampled_from([1, 2, 3, 5, MAX_SAFE]).map(
+        ("package epoch taken", st.sampled_from([1, 2, 3]).map(
+            lambda e: _resign(scene, "keys", "package", epoch=e)), "conflict"),
+        ("package epoch skipped", st.sampled_from([5, MAX_SAFE]).map(
             lambda e: _resign(scene, "keys", "package", epoch=e)), "bad_frame"),
         ("package reason create", lambda: _resign(scene, "keys", "package", reason="create"), "bad_frame"),
         ("package as history", lambda: _resign(scene, "keys", "package", reason="history"), "bad_frame"),

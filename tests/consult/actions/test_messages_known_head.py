@@ -23,7 +23,7 @@ from consult.actions.threads import check_membership_change, locked_thread
 from consult.client import build_membership_change, make_payload, seal_envelope
 from consult.conf import comity_settings
 from consult.exceptions import NotFound, StaleEpoch
-from consult.lib import async_db
+from consult.lib import async_db, heads
 from consult.lib.entries import entry_frame, load_frames
 from consult.lib.events import notify_entry
 from consult.lib.hub import Hub
@@ -178,6 +178,25 @@ async def test_socket_send__on_a_known_head_makes_every_check_of_the_locked_path
     with pytest.raises(NotFound if change in ("left", "device_revoked") else StaleEpoch):
         await send_text(world.fr, thread_id, key)
     assert await Entry.objects.acount() == before
+
+
+async def test_socket_send__a_newcomer_on_a_known_head_waits_for_the_epoch_that_admits_them(
+    world: World, locked_sends: list[str]
+) -> None:
+    thread_id, key = await opened(world)
+    await send_text(world.fr, thread_id, key)
+
+    def invite() -> Entry:
+        change = build_membership_change(world.fr.device, thread=thread_id, action="add", user=str(world.de.user.pk))
+        return check_membership_change(world.fr.user, world.fr.server_device(), thread_id, change)
+
+    added = await sync_to_async(invite)()
+    heads.remember(thread_id, added.seq, bytes(added.hash))  # as the hub hears of it: the statement's head is right
+    before = await Entry.objects.acount()
+    with pytest.raises(StaleEpoch):
+        await send_text(world.de, thread_id, key)
+    assert await Entry.objects.acount() == before
+    assert locked_sends == [thread_id, thread_id]  # the one statement refused it, and the locked path said why
 
 
 async def test_socket_send__an_invitation_due_ends_before_the_message_on_a_known_head(

@@ -148,6 +148,25 @@ def test_epochs__the_rotation_that_admits_a_newcomer_closes_the_epochs_before_it
     assert ack.seq == before + 1
 
 
+def test_epochs__a_newcomer_sends_only_under_an_epoch_keyed_after_they_joined(world: World) -> None:
+    """Until the rotation that admits them, a newcomer may hold the current key (shared as history) but not write.
+
+    Every membership change starts a new epoch (DESIGN §4): a message under
+    the epoch before it would come from someone its package never named.
+    """
+    thread_id, first_key = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    before = Entry.objects.count()
+    with pytest.raises(StaleEpoch) as refused:
+        send(world.de, thread_id, first_key, epoch=1)
+    assert "before you joined" in refused.value.detail
+    assert Entry.objects.count() == before
+    send(world.fr, thread_id, first_key, epoch=1)  # the members of that epoch still may, until the rotation
+    key = rotate(world.fr, thread_id)
+    _, ack = send(world.de, thread_id, key)
+    assert ack.seq == Entry.objects.filter(thread_id=thread_id).count()
+
+
 def test_replay__a_membership_change_sent_again_returns_its_entry_and_stores_nothing(world: World) -> None:
     """A browser sends its in-flight frame again after a reconnect: the first ack, not "Already a member"."""
     thread_id, _ = open_thread(world.fr, world.case)
@@ -239,6 +258,43 @@ def test_rotate__newcomer_cannot_sign_the_rotation_that_admits_them(world: World
     add(world.fr, thread_id, world.de)
     with pytest.raises(Forbidden):
         rotate(world.de, thread_id)
+
+
+def test_rotate__a_second_rotation_to_the_same_epoch_is_a_conflict_and_stores_nothing(world: World) -> None:
+    """Two members rotating at once: the second learns the epoch is taken (re-read, then rotate if still needed)."""
+    thread_id, _ = open_thread(world.fr, world.case)
+    add(world.fr, thread_id, world.de)
+    late = _package(world, thread_id, None)  # built on epoch 1, like the one that wins
+    rotate(world.fr, thread_id)
+    before = (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch)
+    with pytest.raises(Conflict) as refused:
+        check_key_package(world.fr.user, world.fr.server_device(), thread_id, late)
+    assert "epoch 2" in refused.value.detail
+    assert (Entry.objects.count(), Thread.objects.get(pk=thread_id).epoch) == before
+
+
+def test_rotate__a_create_on_a_keyed_thread_is_a_conflict(world: World) -> None:
+    from consult.client import build_key_package, new_epoch_key
+
+    thread_id, _ = open_thread(world.fr, world.case)
+    members, recipients = package_recipients(Thread.objects.get(pk=thread_id))
+    again = build_key_package(
+        world.fr.device, thread=thread_id, epoch=1, reason="create", history="shared",
+        members=members, recipients=recipients, epoch_key=new_epoch_key(), prev=None,
+    )  # fmt: skip
+    with pytest.raises(Conflict):
+        check_key_package(world.fr.user, world.fr.server_device(), thread_id, again)
+
+
+def test_rotate__skipping_an_epoch_is_bad_input(world: World) -> None:
+    from consult.client.objects import sign_object
+
+    thread_id, _ = open_thread(world.fr, world.case)
+    package = {k: v for k, v in _package(world, thread_id, None).items() if k != "sig"}
+    skipping = sign_object(world.fr.device, {**package, "epoch": 3})
+    with pytest.raises(BadInput) as refused:
+        check_key_package(world.fr.user, world.fr.server_device(), thread_id, skipping)
+    assert "package.epoch" in str(refused.value.fields)
 
 
 def test_rotate__wrong_epoch_or_prev_refused(world: World) -> None:

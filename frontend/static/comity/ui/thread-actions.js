@@ -39,8 +39,8 @@ export class ThreadActions {
       try {
         await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
       } catch (err) {
-        // Someone else rotated first: their package brings the epoch on.
-        if (!(err instanceof SocketError && (err.code === 'bad_frame' || err.code === 'conflict'))) throw err;
+        // Someone else rotated first (the server says conflict): their package brings the epoch on.
+        if (!(err instanceof SocketError && err.code === 'conflict')) throw err;
       }
       await this.page.waitFor(() => this.state.epoch >= pkg.epoch);
       if (this.state.needsRotation) throw new Error(t('thread.noKey'));
