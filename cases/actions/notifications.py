@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases.conf import cases_settings
+from cases.lib.access import visible_notifications
 from cases.lib.deadlines import notice_stage
 from cases.models import Assignment, Case, Deadline, DeadlineNotice, Notification
 from consult.conf import comity_settings
@@ -151,11 +152,11 @@ def check_mark_notification_read(user: User, notification_id: object) -> Notific
     """Mark one of ``user``'s notifications read.
 
     Raises:
-        NotFound: not one of ``user``'s notifications.
+        NotFound: not one of ``user``'s notifications, or of a case they no longer see.
     """
     key = str(notification_id)
     found = (
-        Notification.objects.filter(pk=int(key), user=user).first()
+        visible_notifications(user).filter(pk=int(key)).first()
         if key.isascii() and key.isdigit() and len(key) < 19
         else None
     )

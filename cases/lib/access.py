@@ -12,7 +12,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from cases.models import Assurance, Case, Deadline, MonitoringTask
+from cases.models import Assurance, Case, Deadline, MonitoringTask, Notification
 from consult.models import User
 
 
@@ -26,6 +26,11 @@ def visible_cases(user: User) -> QuerySet[Case]:
     if user.role == User.Role.OFFICER:
         return Case.objects.filter(parties, assignments__user=user)
     return Case.objects.none()
+
+
+def visible_notifications(user: User) -> QuerySet[Notification]:
+    """``user``'s deadline notices of cases they may still see: an officer taken off a case loses its notices."""
+    return Notification.objects.filter(user=user, case__in=visible_cases(user))
 
 
 def access_case(user: User, case_id: uuid.UUID | str) -> Case:

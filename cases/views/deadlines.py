@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases.actions.deadlines import check_extend_deadline, check_mark_deadline_met, check_set_deadline_profile
 from cases.actions.notifications import check_mark_notification_read, thresholds
 from cases.forms_workflow import DeadlineProfileForm, ExtensionForm, MetForm
-from cases.lib.access import access_case, access_deadline, can_edit_case
+from cases.lib.access import access_case, access_deadline, can_edit_case, visible_notifications
 from cases.lib.deadlines import Countdown
-from cases.models import Case, CaseEvent, Deadline, Notification
+from cases.models import Case, CaseEvent, Deadline
 from consult.exceptions import ComityError, NotFound
 from consult.models import User
 
@@ -120,5 +120,5 @@ def notifications(request: HttpRequest) -> HttpResponse:
         except ComityError:
             raise Http404 from None
         return redirect("notifications")
-    found = Notification.objects.filter(user=user).select_related("case")[:200]
+    found = visible_notifications(user).select_related("case")[:200]
     return render(request, "comity/cases/notifications.html", {"notifications": found})

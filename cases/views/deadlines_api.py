@@ -10,7 +10,7 @@ from ninja import Router, Schema
 
 from cases.actions.deadlines import check_extend_deadline, check_mark_deadline_met, check_set_deadline_profile
 from cases.actions.notifications import check_mark_notification_read, thresholds
-from cases.lib.access import access_case, access_deadline
+from cases.lib.access import access_case, access_deadline, visible_notifications
 from cases.lib.deadlines import Countdown
 from cases.models import Case, CaseEvent, Deadline, Notification, StartEvent, TreatyProfile
 from cases.views.api import StrictSchema
@@ -179,7 +179,7 @@ def _of_case(user: User, case_id: str, deadline_id: str) -> Deadline:
 
 @router.get("/notifications", response=list[NotificationOut], summary="My deadline notices, newest first")
 def list_notifications(request: HttpRequest, unread: bool = False) -> list[dict[str, Any]]:
-    found = Notification.objects.filter(user=_user(request)).select_related("case")
+    found = visible_notifications(_user(request)).select_related("case")
     if unread:
         found = found.filter(read_at__isnull=True)
     return [_notification(n) for n in found[:200]]

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods
 
 from cases.actions.cases import EDITABLE_FIELDS, check_create_case, check_set_assignments, check_update_case
 from cases.forms import AssignForm, CaseFilterForm, CaseForm, DeadlineFormSet
-from cases.lib.access import access_case, can_edit_case, visible_cases
+from cases.lib.access import access_case, can_edit_case, visible_cases, visible_notifications
 from cases.lib.search import filter_cases
-from cases.models import Deadline, Notification
+from cases.models import Deadline
 from consult.exceptions import BadInput
 from consult.models import User
 
@@ -28,7 +28,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     running = Prefetch("deadlines", Deadline.objects.filter(met_on__isnull=True))
     cases = filter_cases(visible_cases(_user(request)), filters).prefetch_related(running)
-    unread = Notification.objects.filter(user=_user(request), read_at__isnull=True).count()
+    unread = visible_notifications(_user(request)).filter(read_at__isnull=True).count()
     return render(request, "comity/cases/list.html", {"form": form, "cases": cases[:200], "unread": unread})
 
 

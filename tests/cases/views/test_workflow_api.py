@@ -147,3 +147,18 @@ def test_api__statistics_for_supervisors() -> None:
     assert body["tables"]["cases_by_kind"]["columns"][1] == {"key": "carried_forward", "label": "Carried forward"}
     bad = client.get("/api/v1/statistics?start=2026-06-30&end=2026-01-01")
     assert bad.status_code == 400
+
+
+def test_api__an_officer_taken_off_a_case_no_longer_sees_its_notices(scene: Scene) -> None:
+    """A notice names a case: once unassigned, the officer cannot open the case, and its notices go too."""
+    from cases.models import Assignment
+
+    Deadline.objects.create(case=scene.world.case, label="Hearing", due=dt.date.today() + dt.timedelta(days=1))
+    do_send_deadline_notices()
+    fr = verified_client(scene.world.fr.user)
+    (notice,) = fr.get("/api/v1/notifications").json()
+    Assignment.objects.filter(case=scene.world.case, user=scene.world.fr.user).delete()
+    assert fr.get("/api/v1/notifications").json() == []
+    assert fr.post(f"/api/v1/notifications/{notice['id']}/read").status_code == 404
+    assert "Hearing" not in fr.get("/notifications/").content.decode()
+    assert "Notifications (1 new)" not in fr.get("/cases/").content.decode()
