@@ -111,4 +111,22 @@ describe('trust panel', () => {
     assert.equal(el('trust-state').textContent, en['trust.state.verified']);
     assert.deepEqual(statusOf(el), ['', 'info'], 'the earlier failure no longer shows');
   });
+
+  test('an identity key that is gone when the numbers are marked as matching is said in the page\'s language', async () => {
+    const el = mount();
+    const { members, users, verified } = await scene();
+    await members.openTrust(JONAS);
+    users.set(JONAS, { ...users.get(JONAS), identity: null }); // served without an identity key since
+    const doc = /** @type {any} */ (document).documentElement;
+    doc.lang = 'fr';
+    try {
+      el('trust-verify').click();
+      await settle();
+      assert.deepEqual(statusOf(el), [CATALOGUE.fr['trust.noIdentity'], 'error']);
+    } finally {
+      doc.lang = 'en';
+    }
+    assert.equal(verified.size, 0);
+    await assert.rejects(members.page.directory.verify(JONAS), new Error(en['trust.noIdentity']));
+  });
 });
