@@ -2,7 +2,7 @@
 // serialise them, as record/html.js does for record.html: elements with
 // attributes and children, text nodes, fragments, `textContent`, `innerHTML`
 // and `outerHTML` (text and attribute values escaped as a browser escapes them).
-// For the page's own pieces (the composer, pending messages) it also has a
+// For the page's own pieces (the composer, pending messages, the trust panel) it also has a
 // body to find elements in by id, event listeners, form controls with their
 // `value`, `disabled`, `readOnly` and `hidden`, and the HTML*Element classes
 // that `byId` checks against (`installFormDom`).
@@ -174,6 +174,9 @@ class MiniElement {
   focus() {
     /** @type {any} */ (globalThis).document.activeElement = this;
   }
+
+  /** Nothing to scroll without a layout. */
+  scrollIntoView() {}
 }
 
 /** The element classes `byId` checks against, one per tag the client asks for. */

@@ -16,6 +16,7 @@
 // the user for one without keys.
 
 import * as C from '../crypto/index.js';
+import { t } from './i18n.js';
 
 /**
  * @typedef {{dh: string, sig: string}} DeviceKeys
@@ -161,7 +162,7 @@ export class Directory {
    */
   async verify(id) {
     const keys = await this.user(id, { fresh: true });
-    if (!keys?.identity) throw new Error('This person has no identity key yet.');
+    if (!keys?.identity) throw new Error(t('trust.noIdentity'));
     await this.saveVerified(this.me, id, keys.identity);
     this.cache.delete(id);
     return this.user(id);

@@ -22,7 +22,7 @@ export class Members {
 
   wire() {
     byId('trust-close').addEventListener('click', () => this.closeTrust());
-    byId('trust-verify').addEventListener('click', () => this.verify());
+    byId('trust-verify').addEventListener('click', () => void this.verify());
     const form = /** @type {HTMLFormElement | null} */ (document.getElementById('invite'));
     if (!form) return;
     const select = byId('invite-user', HTMLSelectElement);
@@ -129,6 +129,7 @@ export class Members {
       this.page.composer?.status(describeError(err), 'error');
       return;
     }
+    say(byId('trust-status'), ''); // what an earlier attempt said is not about this one
     byId('trust-title').textContent = t('trust.title', { name: keys?.display_name ?? '' });
     byId('trust-state').textContent = t(`trust.state.${keys?.trust ?? 'unverified'}`);
     replace(byId('safety-digits'), digitGroups(digits ?? '').map((g) => h('li', {}, g)));
@@ -149,11 +150,23 @@ export class Members {
     this.trustUser = null;
   }
 
+  /**
+   * Mark the identity key behind the shown safety number as verified. A
+   * failure (no answer from the server, no identity key any more) is said in
+   * the panel, next to the button: the person is still not verified.
+   */
   async verify() {
-    if (!this.trustUser) return;
-    await this.page.directory.verify(this.trustUser);
-    await this.openTrust(this.trustUser);
-    await this.page.showAlerts();
-    await this.render();
+    const user = this.trustUser;
+    if (!user) return;
+    const status = byId('trust-status');
+    say(status, '');
+    try {
+      await this.page.directory.verify(user);
+      await this.openTrust(user);
+      await this.page.showAlerts();
+      await this.render();
+    } catch (err) {
+      say(status, describeError(err), 'error');
+    }
   }
 }

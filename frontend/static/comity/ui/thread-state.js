@@ -1,7 +1,10 @@
 // A thread as this device understands it (DESIGN §4–§5): the verified
 // record, the membership replayed from signed entries, the epoch keys this
 // device could open, and the decrypted items. No DOM here, so it runs under
-// Node's test runner too.
+// Node's test runner too. This class holds the state and checks the chain;
+// the replay of each entry is in thread-replay.js, the epoch keys and the
+// packages built from them in thread-keys.js, and the opening of messages in
+// thread-decrypt.js, all as functions of this state.
 //
 // Trust rules:
 // - The chain (links and server signatures) is checked for every entry; at
@@ -28,7 +31,9 @@
 import * as C from '../crypto/index.js';
 import { KeysUnavailable } from './directory.js';
 import { t } from './i18n.js';
-import { fullPackageProblem, historyProblem } from './package-rules.js';
+import { decryptItem } from './thread-decrypt.js';
+import * as Keys from './thread-keys.js';
+import { applyEntry } from './thread-replay.js';
 
 /**
  * @typedef {import('../../../types.js').ChainItem} ChainItem
@@ -132,7 +137,7 @@ export class ThreadState {
     let wait = { deferred: [], stalled: null };
     for (const [index, chainItem] of good.entries()) {
       try {
-        applied.push(await this.apply(chainItem));
+        applied.push(await applyEntry(this, chainItem));
       } catch (err) {
         if (!(err instanceof KeysUnavailable)) throw err;
         // Verified up to here; this entry and the rest wait for the keys.
@@ -213,263 +218,23 @@ export class ThreadState {
     if (!this.broken || found.seq <= this.broken.seq) this.broken = found;
   }
 
-  /**
-   * @param {ChainItem} chainItem
-   * @returns {Promise<Item>}
-   */
-  async apply(chainItem) {
-    const entry = chainItem.entry;
-    /** @type {Item} */
-    const item = {
-      seq: entry.seq, hash: chainItem.hash, serverSig: chainItem.server_sig, at: entry.at, kind: entry.kind,
-      actor: entry.actor, entry, problem: null, note: null,
-    };
-    const body = /** @type {any} */ (entry.body);
-    try {
-      switch (entry.kind) {
-        case 'create': await this.applyCreate(item, body); break;
-        case 'member': await this.applyMember(item, body); break;
-        case 'expiry': this.applyExpiry(item, body); break;
-        case 'keys': await this.applyKeys(item, body); break;
-        case 'message': this.applyMessage(item, body, chainItem); break;
-        case 'purge': this.applyPurge(item, body); break;
-        default: break; // receipt, status, export: shown as they are
-      }
-    } catch (err) {
-      if (err instanceof KeysUnavailable) throw err; // not applied: tried again with the keys
-      item.problem = err instanceof Error ? err.message : String(err);
-    }
-    this.items.push(item);
-    this.bySeq.set(item.seq, item);
-    return item;
-  }
-
-  /**
-   * @param {Item} item
-   * @param {any} creation
-   */
-  async applyCreate(item, creation) {
-    // Only the first entry sets the subject and the history policy: a later "create" would
-    // otherwise turn a from_join thread into one that re-wraps past keys for every newcomer.
-    if (item.seq !== 1 || creation.thread !== this.thread) throw new Error('the thread creation is not this thread\'s first entry');
-    this.subject = String(creation.subject ?? '');
-    this.history = creation.history === 'from_join' ? 'from_join' : 'shared';
-    this.creator = String(item.actor.user);
-    const keys = await this.directory.deviceAt(item.actor.user, creation.sender_device, item.at);
-    if (!keys) throw new Error('the creating device was not certified when the thread was created');
-    if (!(await C.verifyObject(creation, keys.sig))) throw new Error('the thread creation signature does not verify');
-    this.members.set(this.creator, { joinedSeq: item.seq, expires: null });
-  }
-
-  /**
-   * @param {Item} item
-   * @param {any} change
-   */
-  async applyMember(item, change) {
-    item.change = change;
-    const actor = String(item.actor.user);
-    // A device revoked since still counts for a change recorded before its revocation.
-    const keys = await this.directory.deviceAt(actor, change.sender_device, item.at);
-    let problem = null;
-    if (change.thread !== this.thread) problem = 'the change names another thread';
-    else if (!keys) problem = 'the acting device was not certified when the change was recorded';
-    else if (!(await C.verifyObject(change, keys.sig))) problem = 'the change signature does not verify';
-    else if (!this.members.has(actor)) problem = 'the actor is not a member';
-    else if (change.action === 'leave' && change.user !== actor) problem = 'only members leave for themselves';
-    // A change no certified device of its actor signed, or made by someone who is not a member,
-    // is a forgery: keys must never follow it to the person it adds, so the record is broken here.
-    if (problem) {
-      this.broken = { seq: item.seq, reason: 'member', detail: problem };
-      throw new Error(problem);
-    }
-    if (change.action === 'add') {
-      this.members.set(change.user, { joinedSeq: item.seq, expires: change.expires ?? null });
-    } else {
-      this.members.delete(change.user);
-      this.minEpoch = this.epoch + 1;
-    }
-  }
-
-  /**
-   * @param {Item} item
-   * @param {any} body
-   */
-  applyExpiry(item, body) {
-    this.members.delete(body.user);
-    this.minEpoch = this.epoch + 1;
-    item.note = body.reason;
-  }
-
-  /**
-   * @param {Item} item
-   * @param {any} body
-   * @param {ChainItem} chainItem
-   */
-  applyMessage(item, body, chainItem) {
-    if (/** @type {any} */ (chainItem).digest !== undefined) {
-      // Content dropped (retention or retraction); the chain bound it by its digest.
-      item.removed = { reason: 'retention', on: String(/** @type {any} */ (chainItem).purged_on ?? '') };
-      item.payload = null;
-    }
-    item.envelope = body;
-    item.epoch = body?.header?.epoch;
-    const clientId = body?.header?.client_id;
-    if (typeof clientId === 'string') this.byClientId.set(clientId, item);
-    const refusal = this.senderRefusal(item);
-    if (refusal && !item.removed) {
-      item.payload = null;
-      item.decryptError = refusal;
-    }
-  }
-
-  /**
-   * Whether the replay so far allows this message, or why not: its sender must
-   * be a member now and have been one when its epoch's package was made, and
-   * the epoch must still be open (none closed by a removal, a leave or an
-   * expiry). The server refuses the others (`stale_epoch`); a client that
-   * believed it would read a removed member's words as if they still belonged.
-   * @param {Item} item a message, at its place in the replay
-   * @returns {'member' | 'stale' | null}
-   */
-  senderRefusal(item) {
-    const sender = String(item.actor.user);
-    const epoch = Number(item.epoch);
-    if (!this.members.has(sender) || !this.epochMembers.get(epoch)?.has(sender)) return 'member';
-    if (epoch < this.minEpoch) return 'stale';
-    return null;
-  }
-
-  /**
-   * A retraction or retention purge: the earlier message's content is gone
-   * from the record, so it is gone from the page too.
-   * @param {Item} item
-   * @param {any} body
-   */
-  applyPurge(item, body) {
-    const target = this.bySeq.get(body?.seq);
-    if (target?.kind !== 'message') return;
-    target.removed = { reason: String(body.reason), on: item.at };
-    target.payload = null;
-  }
-
-  /**
-   * @param {Item} item
-   * @param {any} pkg
-   */
-  async applyKeys(item, pkg) {
-    const checked = C.checkKeyPackage(pkg);
-    item.recipients = checked.recipients.map((r) => ({ id: r.id, kind: r.kind }));
-    item.reason = checked.reason;
-    item.epoch = checked.epoch;
-    const signer = String(item.actor.user);
-    // A device revoked since still counts for a package recorded before its revocation: the
-    // epochs it made stay readable, and the ones after them follow.
-    const keys = await this.directory.deviceAt(signer, checked.sender_device, item.at);
-    if (!keys) throw new Error('the package was sent by a device that was not certified then');
-    if (!(await C.verifyKeyPackage(checked, keys.sig))) throw new Error('the package signature does not verify');
-    if (checked.thread !== this.thread) throw new Error('the package names another thread');
-    if (checked.reason === 'history') {
-      const problem = historyProblem(this, checked, signer);
-      if (problem) throw new Error(problem);
-      item.note = 'history';
-    } else {
-      const problem = fullPackageProblem(this, checked, signer);
-      if (checked.epoch === this.epoch + 1) {
-        // The record moves on either way (the server accepted the package);
-        // an untrusted package's key is just never used.
-        this.epoch = checked.epoch;
-        this.lastKeysHash = item.hash;
-        this.lastPackage = checked;
-        this.epochMembers.set(checked.epoch, new Set(this.members.keys()));
-      }
-      if (problem) throw new Error(problem);
-    }
-    await this.openMine(checked, keys);
-  }
-
-  /**
-   * Unwrap the epoch key addressed to this device or to my backup key.
-   * @param {KeyPackage} pkg
-   * @param {import('./directory.js').DeviceKeys} keys the signing device's, as checked
-   */
-  async openMine(pkg, keys) {
-    if (this.epochKeys.has(pkg.epoch)) return;
-    const mine = pkg.recipients.find((r) => r.id === this.me.device);
-    const backup = `backup:${this.me.user}`;
-    try {
-      if (mine) {
-        const { epochKey } = await C.openKeyPackage(pkg, keys.sig, this.me.device, this.me.dhPrivate);
-        this.setEpochKey(pkg.epoch, epochKey, pkg.reason === 'history' ? 'history' : 'device');
-        this.backupNeeded.add(pkg.epoch);
-      } else if (pkg.recipients.some((r) => r.id === backup)) {
-        const { epochKey } = await C.openKeyPackage(pkg, keys.sig, backup, this.me.backupPrivate);
-        this.setEpochKey(pkg.epoch, epochKey, 'backup');
-      }
-    } catch {
-      // Not openable by me: messages of that epoch say so.
-    }
-  }
-
-  /**
-   * @param {number} epoch
-   * @param {Uint8Array} key
-   * @param {string} source
-   */
-  setEpochKey(epoch, key, source) {
-    this.epochKeys.set(epoch, key);
-    this.keySource.set(epoch, source);
-    this.aesKeys.delete(epoch);
-  }
+  // --- keys and messages --------------------------------------------------------
 
   /**
    * Epoch keys from my backup wraps (`GET key-backup`), for epochs I lack.
    * @param {{epoch: number, eph: string, iv: string, ct: string}[]} wraps
+   * @returns {Promise<void>}
    */
-  async addBackupWraps(wraps) {
-    for (const w of wraps) {
-      this.backupNeeded.delete(w.epoch);
-      if (this.epochKeys.has(w.epoch)) continue;
-      try {
-        const ctx = { thread: this.thread, epoch: w.epoch, recipient: `backup:${this.me.user}` };
-        this.setEpochKey(w.epoch, await C.unwrapEpochKey(w, ctx, w.eph, this.me.backupPrivate), 'backup');
-      } catch {
-        // a wrap that does not open (not mine, or altered): ignored
-      }
-    }
+  addBackupWraps(wraps) {
+    return Keys.addBackupWraps(this, wraps);
   }
 
   /**
-   * Wraps of the epoch keys I received on this device, to my backup key, for
-   * `POST key-backup` (DESIGN §4 "Backup key": writing needs no secret).
+   * Wraps of the epoch keys I received on this device, to my backup key, for `POST key-backup`.
    * @returns {Promise<{thread: string, epoch: number, eph: string, iv: string, ct: string}[]>}
    */
-  async backupWraps() {
-    const out = [];
-    for (const epoch of this.backupNeeded) {
-      const key = this.epochKeys.get(epoch);
-      if (!key) continue;
-      const eph = await C.generateKeyPair('ecdh');
-      const ctx = { thread: this.thread, epoch, recipient: `backup:${this.me.user}` };
-      const { iv, ct } = await C.wrapEpochKey(key, ctx, eph.privateKey, this.me.backupPublic);
-      out.push({ thread: this.thread, epoch, eph: C.b64uEncode(await C.exportPublicKey(eph.publicKey)), iv, ct });
-    }
-    this.backupNeeded.clear();
-    return out;
-  }
-
-  /**
-   * @param {number} epoch
-   * @returns {Promise<CryptoKey | null>}
-   */
-  async aesKey(epoch) {
-    let key = this.aesKeys.get(epoch);
-    if (!key) {
-      const raw = this.epochKeys.get(epoch);
-      if (!raw) return null;
-      key = await C.importAesKey(raw);
-      this.aesKeys.set(epoch, key);
-    }
-    return key;
+  backupWraps() {
+    return Keys.backupWraps(this);
   }
 
   /**
@@ -477,39 +242,8 @@ export class ThreadState {
    * @param {Item} item
    * @returns {Promise<Item>}
    */
-  async decrypt(item) {
-    const again = item.decryptError === 'unavailable' && item.payload === undefined; // keys not served last time
-    if (item.kind !== 'message' || item.payload !== undefined || (item.decryptError && !again)) return item;
-    const envelope = /** @type {Envelope} */ (item.envelope);
-    try {
-      const header = envelope.header;
-      if (header.thread !== this.thread || header.sender_device !== item.actor.device) {
-        throw new Error('mismatch');
-      }
-      const key = await this.aesKey(header.epoch);
-      if (!key) {
-        item.payload = null;
-        item.decryptError = 'nokey';
-        return item;
-      }
-      // A device revoked since (a lost laptop, a start-over) still vouches for what it sent before.
-      const device = await this.directory.deviceAt(item.actor.user, header.sender_device, item.at);
-      if (!device) {
-        item.payload = null;
-        item.decryptError = 'device';
-        return item;
-      }
-      item.payload = await C.openEnvelope(envelope, key, device.sig);
-      item.decryptError = null;
-    } catch (err) {
-      if (err instanceof KeysUnavailable) {
-        item.decryptError = 'unavailable'; // the payload stays undefined: decrypted on the next try
-        return item;
-      }
-      item.payload = null;
-      item.decryptError = err instanceof C.ComityCryptoError && err.code === 'signature' ? 'signature' : 'corrupt';
-    }
-    return item;
+  decrypt(item) {
+    return decryptItem(this, item);
   }
 
   /** @returns {Item[]} messages waiting for their sender's keys, to try again */
@@ -530,21 +264,12 @@ export class ThreadState {
 
   /**
    * Whether the members' certified devices differ from those the current
-   * epoch's package was made for (a new browser, a revoked one): then the
-   * key is rotated before sending, so that keys go to every current device.
+   * epoch's package was made for: then the key is rotated before sending.
    * @param {boolean} [fresh] refetch the members' keys first (false: they were just fetched)
    * @returns {Promise<boolean>}
    */
-  async devicesChanged(fresh = true) {
-    if (!this.lastPackage) return true;
-    const listed = new Map(this.lastPackage.members.map((m) => [m.user, new Set(m.devices)]));
-    for (const user of this.members.keys()) {
-      const keys = await this.directory.user(user, { fresh });
-      const before = listed.get(user);
-      if (!keys || !before) return true;
-      if (keys.devices.size !== before.size || [...keys.devices.keys()].some((d) => !before.has(d))) return true;
-    }
-    return false;
+  devicesChanged(fresh = true) {
+    return Keys.devicesChanged(this, fresh);
   }
 
   /**
@@ -575,7 +300,7 @@ export class ThreadState {
    * @returns {Promise<Envelope>}
    */
   async seal(kind, meta, payload, clientId) {
-    const key = await this.aesKey(this.epoch);
+    const key = await Keys.aesKey(this, this.epoch);
     if (!key) throw new Error(t('thread.noKey'));
     const header = {
       v: /** @type {1} */ (1), thread: this.thread, epoch: this.epoch, sender_device: this.me.device,
@@ -598,33 +323,11 @@ export class ThreadState {
 
   /**
    * The next epoch's package for every current member device, their backup
-   * keys and both records keys. Keys go only to certified devices.
+   * keys and both records keys.
    * @returns {Promise<{pkg: KeyPackage, epochKey: Uint8Array}>}
    */
-  async rotation() {
-    /** @type {import('../../../types.js').RecipientKey[]} */
-    const recipients = [];
-    const members = [];
-    for (const user of this.members.keys()) {
-      const keys = await this.directory.user(user, { fresh: true });
-      if (!keys) throw new Error(t('thread.memberNoKeys'));
-      const devices = [...keys.devices.keys()];
-      members.push({ user, devices });
-      for (const [id, d] of keys.devices) recipients.push({ id, kind: 'device', dh: d.dh });
-      if (keys.backup) recipients.push({ id: `backup:${user}`, kind: 'backup', dh: keys.backup });
-    }
-    for (const code of this.parties) {
-      const records = await this.recordsKey(code);
-      if (!records) throw new Error(t('records.missing', { code }));
-      recipients.push({ id: `records:${code}`, kind: 'records', dh: records.dh });
-    }
-    const epoch = this.epoch + 1;
-    const epochKey = C.newEpochKey();
-    const fields = {
-      thread: this.thread, epoch, reason: /** @type {'create' | 'rotate'} */ (epoch === 1 ? 'create' : 'rotate'),
-      prev: this.lastKeysHash, history: this.history, members, sender_device: this.me.device,
-    };
-    return { pkg: await C.buildKeyPackage(fields, epochKey, recipients, this.me.sigPrivate), epochKey };
+  rotation() {
+    return Keys.rotation(this);
   }
 
   /**
@@ -632,20 +335,7 @@ export class ThreadState {
    * @param {string} user the newcomer
    * @returns {Promise<KeyPackage[]>}
    */
-  async historyFor(user) {
-    const keys = await this.directory.user(user, { fresh: true });
-    if (!keys || keys.devices.size === 0 || this.history !== 'shared') return [];
-    const out = [];
-    for (const [epoch, epochKey] of [...this.epochKeys].sort((a, b) => a[0] - b[0])) {
-      const holders = this.epochMembers.get(epoch);
-      if (!holders || holders.has(user) || !holders.has(this.me.user)) continue;
-      const recipients = [...keys.devices].map(([id, d]) => ({ id, kind: /** @type {const} */ ('device'), dh: d.dh }));
-      const fields = {
-        thread: this.thread, epoch, reason: /** @type {const} */ ('history'), prev: null, history: this.history,
-        members: [{ user, devices: [...keys.devices.keys()] }], sender_device: this.me.device,
-      };
-      out.push(await C.buildKeyPackage(fields, epochKey, recipients, this.me.sigPrivate));
-    }
-    return out;
+  historyFor(user) {
+    return Keys.historyFor(this, user);
   }
 }
