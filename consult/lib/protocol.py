@@ -61,8 +61,10 @@ __all__ = [
 ]
 
 PROTOCOL = "comity/v1"
-PBKDF2_ITERATIONS = 600_000  # DESIGN §4: passphrase-wrapped private keys
-# Upper bound on a wrapped key's "iter", so a forged blob cannot stall a client.
+# DESIGN §4: passphrase-wrapped private keys use 600,000 iterations, and no
+# wrapped key with fewer is made or opened (as the browser and the server hold
+# too); the upper bound keeps a forged blob from stalling a client.
+PBKDF2_ITERATIONS = 600_000
 MAX_PBKDF2_ITERATIONS = 10_000_000
 PBKDF2_SALT_LENGTH = 16
 FILE_CHUNK_SIZE = 1024 * 1024  # DESIGN §4: files are cut in 1 MiB chunks
@@ -267,6 +269,7 @@ def wrap_private_key(
         members base64url. Salt (16 bytes) and IV (12 bytes) are random unless
         given (tests pass fixed ones).
     """
+    _check_iterations(iterations)
     salt = random_bytes(PBKDF2_SALT_LENGTH) if salt is None else salt
     iv = random_bytes(GCM_IV_LENGTH) if iv is None else iv
     if len(salt) != PBKDF2_SALT_LENGTH:
@@ -276,6 +279,12 @@ def wrap_private_key(
     return {"kdf": "PBKDF2-SHA256", "iter": iterations, "salt": b64u(salt), "iv": b64u(iv), "ct": b64u(ct)}
 
 
+def _check_iterations(iterations: Any) -> int:
+    if type(iterations) is not int or not PBKDF2_ITERATIONS <= iterations <= MAX_PBKDF2_ITERATIONS:
+        raise CryptoError(f"iteration count must be {PBKDF2_ITERATIONS}..{MAX_PBKDF2_ITERATIONS}")
+    return iterations
+
+
 def unwrap_private_key(
     wrapped: Mapping[str, Any], passphrase: str, owner: str, purpose: str
 ) -> ec.EllipticCurvePrivateKey:
@@ -283,14 +292,12 @@ def unwrap_private_key(
 
     Raises:
         CryptoError: on an unknown KDF, an iteration count out of
-            ``[1, 10,000,000]``, bad encodings, a wrong passphrase, owner or
-            purpose, or content that is not a P-256 PKCS#8 key.
+            ``[600,000, 10,000,000]``, bad encodings, a wrong passphrase,
+            owner or purpose, or content that is not a P-256 PKCS#8 key.
     """
-    iterations = wrapped.get("iter")
     if wrapped.get("kdf") != "PBKDF2-SHA256":
         raise CryptoError("unknown key-derivation function")
-    if type(iterations) is not int or not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
-        raise CryptoError("iteration count out of range")
+    iterations = _check_iterations(wrapped.get("iter"))
     salt, iv, ct = (_field_bytes(wrapped, name) for name in ("salt", "iv", "ct"))
     if len(salt) != PBKDF2_SALT_LENGTH:
         raise CryptoError("salt must be 16 bytes")

@@ -352,15 +352,12 @@ def test_wrapped_private_key__python_wrapped_unwraps_in_js(js: Any) -> None:
     assert unb64u(_value(results[4])["z"]) == ecdh(peer, records.private_key.public_key())
 
 
-def test_wrapped_private_key__js_refuses_low_iteration_count_python_accepts(js: Any) -> None:
-    """A Python wrap with 1,000 iterations is refused by JS (minimum 600,000), though Python opens it.
-
-    Documents an asymmetry: Python's ``unwrap_private_key`` accepts
-    ``iter`` in [1, 10,000,000], the JS client only [600,000, 10,000,000].
-    """
+def test_wrapped_private_key__both_refuse_a_low_iteration_count(js: Any) -> None:
+    """A wrapped key claiming 1,000 iterations is refused by JS and by Python alike (DESIGN §4: 600,000)."""
     identity = Identity.generate(ALICE)
-    low = identity.wrap(PASSPHRASE, iterations=1000)
-    assert Identity.unwrap(ALICE, low, PASSPHRASE).public == identity.public
+    low = {**identity.wrap(PASSPHRASE), "iter": 1000}
+    with pytest.raises(CryptoError, match="600000"):
+        Identity.unwrap(ALICE, low, PASSPHRASE)
     attempt = {"wrapped": low, "passphrase": PASSPHRASE, "owner": ALICE, "purpose": "identity"}
     results = js("unwrap_private_keys", attempts=[attempt], message=b64u(MESSAGE), peer="")
     assert _error_code(results[0]) == "format"

@@ -41,7 +41,6 @@ from consult.lib.protocol import envelope_signed_bytes, safety_number, signed_ob
 ALICE = "0a1b2c3d-0000-4000-8000-00000000000a"
 BRUNO = "0a1b2c3d-0000-4000-8000-00000000000b"
 THREAD = "5f0c7a3e-9b1d-4c2a-8e6f-0123456789ab"
-FAST = 1000  # PBKDF2 iterations for round-trip tests; the default is covered once
 
 
 def _flip_b64u(text: str, index: int = 0) -> str:
@@ -111,17 +110,28 @@ def test_wrapped_keys__round_trip_and_bind_owner() -> None:
     restored = Identity.unwrap(ALICE, identity.wrap("recovery words"), "recovery words")
     assert restored.public == identity.public
     backup = BackupKey.generate(ALICE)
-    wrapped = backup.wrap("recovery words", iterations=FAST)
+    wrapped = backup.wrap("recovery words")
     assert BackupKey.unwrap(ALICE, wrapped, "recovery words").public == backup.public
     with pytest.raises(CryptoError):
         BackupKey.unwrap(BRUNO, wrapped, "recovery words")
     with pytest.raises(CryptoError):
         Identity.unwrap(ALICE, wrapped, "recovery words")  # purpose is bound too
     records = RecordsKey.generate("FR-MJ")
-    wrapped = records.wrap("records passphrase", iterations=FAST)
+    wrapped = records.wrap("records passphrase")
     assert RecordsKey.unwrap("FR-MJ", wrapped, "records passphrase").public == records.public
     with pytest.raises(CryptoError):
         RecordsKey.unwrap("FR-MJ", wrapped, "wrong passphrase")
+
+
+@pytest.mark.parametrize("iterations", [1000, 599_999, 10_000_001])
+def test_wrapped_keys__out_of_range_iterations_are_neither_made_nor_opened(iterations: int) -> None:
+    """DESIGN §4's 600,000 iterations are the least, as in the browser and the server: a weaker blob is refused."""
+    identity = Identity.generate(ALICE)
+    with pytest.raises(CryptoError, match="iteration count"):
+        identity.wrap("recovery words", iterations=iterations)
+    weak = {**identity.wrap("recovery words"), "iter": iterations}
+    with pytest.raises(CryptoError, match="iteration count"):
+        Identity.unwrap(ALICE, weak, "recovery words")
 
 
 def test_identity__fingerprints_make_symmetric_safety_number() -> None:
