@@ -450,6 +450,35 @@ describe('thread state', () => {
     assert.equal(bob.epochKeys.has(3), false);
   });
 
+  test('a newcomer whose admitting rotation never came waits for it; the next member to look makes it', async () => {
+    const { a, b, x, alice, record, stateOf, users } = await scene('shared');
+    await alice.ingest(record.items);
+    users.set(x.id, x.keys);
+    await record.append('member', await alice.change('add', x.id), a); // and the inviter's browser closed
+    await alice.ingest(record.items);
+    const xavier = await stateOf(x);
+    await xavier.ingest(record.items);
+    assert.ok(xavier.isMember && xavier.awaitingAdmission, 'joined after the current package: no writing, no rotating');
+    assert.ok(!xavier.rotationDue);
+    assert.deepEqual(await texts(xavier), ['(nokey)', '(nokey)']);
+    const bob = await stateOf(b);
+    await bob.ingest(record.items);
+    assert.ok(!bob.awaitingAdmission && bob.rotationDue, 'a member keyed before the newcomer rotates');
+    await record.append('keys', (await bob.rotation()).pkg, b);
+    await bob.ingest(record.items);
+    for (const pkg of await bob.historyFor(x.id)) await record.append('keys', pkg, b);
+    for (const state of [xavier, bob]) await state.ingest(record.items);
+    assert.ok(!xavier.awaitingAdmission && !xavier.needsRotation && !bob.rotationDue);
+    const shown = xavier.openable();
+    // Bob shares the epoch he was keyed into; epoch 1 was made before him, so it is not his to share.
+    assert.equal(shown.length, 1, 'the history came after the message was shown without a key');
+    for (const item of shown) await xavier.decrypt(item);
+    assert.deepEqual(await texts(xavier), ['(nokey)', 'after B joined']);
+    await record.append('member', await bob.change('remove', x.id), b);
+    await bob.ingest(record.items);
+    assert.ok(bob.rotationDue, 'a removal closed the epoch');
+  });
+
   test('a message signed by another device than its header names is not shown', async () => {
     const { a, b, alice, record, stateOf } = await scene('shared');
     await alice.ingest(record.items);

@@ -278,6 +278,40 @@ describe('rotating the key', () => {
     return new ThreadActions(/** @type {any} */ (page));
   }
 
+  test('a newcomer not yet keyed in is told to wait, and tries no rotation the server would refuse', async () => {
+    /** @type {any[]} */
+    const requests = [];
+    const state = { stalled: false, awaitingAdmission: true, needsRotation: true, members: new Map() };
+    const page = {
+      thread: 'T', state, blocked: false, showAlerts: async () => {}, directory: { user: async () => ({}) },
+      socket: { request: async (/** @type {any} */ frame) => { requests.push(frame); } },
+    };
+    await assert.rejects(new ThreadActions(/** @type {any} */ (page)).ready(), { message: en['thread.awaitingKey'] });
+    assert.deepEqual(requests, []);
+  });
+
+  test('the rotation that keys newcomers in gives them the history; one that lost the race leaves that to the winner', async () => {
+    for (const code of [null, 'conflict']) {
+      /** @type {any[]} */
+      const sent = [];
+      const state = {
+        stalled: false, epoch: 1, needsRotation: false, newcomers: ['U'],
+        rotation: async () => ({ pkg: { epoch: 2, reason: 'rotate' } }),
+        historyFor: async (/** @type {string} */ user) => [{ epoch: 1, reason: 'history', user }],
+      };
+      const request = async (/** @type {any} */ frame) => {
+        sent.push(frame.package);
+        if (frame.package.reason === 'rotate') {
+          state.epoch = 2;
+          if (code) throw new SocketError(code, 'refused');
+        }
+      };
+      const page = { thread: 'T', state, socket: { request }, waitFor: async () => {} };
+      await new ThreadActions(/** @type {any} */ (page)).rotate();
+      assert.deepEqual(sent.map((p) => p.reason), code ? ['rotate'] : ['rotate', 'history'], String(code));
+    }
+  });
+
   test('a conflict means another member rotated first, and their package brings the epoch on', async () => {
     await refusedWith('conflict', 2).rotate();
   });

@@ -103,6 +103,41 @@ def test_liaison__reads_shared_history_and_nothing_after_removal(open_tab) -> No
     assert paris.csp_violations() == [] and office.csp_violations() == []
 
 
+def test_newcomer__whose_admitting_rotation_never_came_waits_and_the_next_member_to_look_makes_it(open_tab) -> None:  # type: ignore[no-untyped-def]
+    """Camille's browser adds Jonas and closes before rotating: he is told why he cannot write yet, and
+    once Camille opens the thread again her browser rotates and shares the history, and he reads and writes."""
+    fr, de, _liaison, case = people()
+    paris, berlin = open_tab(fr), open_tab(de)
+    set_up_keys(paris)
+    set_up_keys(berlin, PASSPHRASE + " de")
+    thread = open_thread(paris, str(case.pk), "Dual criminality")
+    send_text(paris, "Before Jonas: the offence is fraud under article 313-1.")
+    paris.page.evaluate(
+        """async (user) => {
+            const page = window.comityThread;
+            const change = await page.state.change('add', user);
+            await page.socket.request({ type: 'member', thread: page.thread, change });
+        }""",
+        str(de.pk),
+    )
+    paris.goto("/threads/")  # gone before the rotation that should follow
+
+    berlin.goto(f"/threads/{thread}/")
+    wait_ready(berlin)
+    berlin.page.wait_for_selector("#composer-status[data-tone=info]")
+    assert "once a member" in berlin.page.inner_text("#composer-status")
+    assert berlin.page.is_disabled("#send-button")
+    assert Entry.objects.filter(thread_id=thread, kind="keys").count() == 1  # he tried no rotation of his own
+
+    paris.goto(f"/threads/{thread}/")
+    wait_ready(paris)
+    wait_js(berlin, "!window.comityThread.state.awaitingAdmission")
+    entry_with(berlin, "article 313-1")  # the earlier epoch came with it: history is shared on this thread
+    send_text(berlin, "Thank you; the German equivalent is section 263 StGB.")
+    entry_with(paris, "section 263 StGB")
+    assert paris.errors == [] and berlin.errors == []
+
+
 def test_second_device__restores_and_reads_everything(open_tab) -> None:  # type: ignore[no-untyped-def]
     """A second browser of the same officer restores from the passphrase and reads all history."""
     fr, de, _liaison, case = people()

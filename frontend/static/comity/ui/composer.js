@@ -30,6 +30,8 @@ export class Composer {
     this.context = null;
     /** @type {string | null} why sending is blocked (a broken record, a changed identity key) */
     this.blocked = null;
+    /** @type {'info' | 'error'} how that reason is shown */
+    this.blockedTone = 'error';
     /** @type {string | null} why the composer is closed for good (signed out, no longer a member) */
     this.closed = null;
     /** A submit is under way (encrypting, uploading, sealing): another one waits for it. */
@@ -79,18 +81,23 @@ export class Composer {
     this.button.disabled = Boolean(this.blocked || this.closed || this.busy);
   }
 
-  /** @param {string | null} reason why sending is blocked, or null */
-  setBlocked(reason) {
+  /**
+   * @param {string | null} reason why sending is blocked, or null
+   * @param {'info' | 'error'} [tone] 'info' for a wait that ends by itself (a key still to come)
+   */
+  setBlocked(reason, tone = 'error') {
     const before = this.blocked;
+    const beforeTone = this.blockedTone;
     this.blocked = reason;
+    this.blockedTone = tone;
     this.updateButton();
     if (reason) {
-      this.status(reason, 'error');
+      this.status(reason, tone);
       return;
     }
     // Only the message blocking showed goes with it: another action's error stays.
     const line = byId('composer-status');
-    if (before && line.getAttribute('data-tone') === 'error' && line.textContent === before) this.status('');
+    if (before && line.getAttribute('data-tone') === beforeTone && line.textContent === before) this.status('');
   }
 
   /**
@@ -258,7 +265,7 @@ export class Composer {
   async submit() {
     if (this.busy || this.closed) return;
     if (this.blocked) {
-      this.status(this.blocked, 'error');
+      this.status(this.blocked, this.blockedTone);
       return;
     }
     this.busy = true;

@@ -30,20 +30,35 @@ export class ThreadActions {
     this.handling = null;
   }
 
-  /** Rotate to a new epoch (one at a time); resolves once the package is in the record. */
+  /**
+   * Rotate to a new epoch (one at a time); resolves once the package is in
+   * the record. Members it keys in for the first time (joined since the last
+   * package) then get the earlier epochs I hold, if history is shared: the
+   * inviter's browser does this at once, or, if it closed first, whichever
+   * member rotates next.
+   */
   rotate() {
     this.rotating ??= (async () => {
       // Entries waiting for keys may hold the epochs and members a package must follow.
       if (this.state.stalled) throw new Error(t('thread.unverifiedNoSend'));
+      const newcomers = this.state.newcomers;
       const { pkg } = await this.state.rotation();
+      let mine = true;
       try {
         await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
       } catch (err) {
-        // Someone else rotated first (the server says conflict): their package brings the epoch on.
+        // Someone else rotated first (the server says conflict): their package brings the epoch on,
+        // and they share the history.
         if (!(err instanceof SocketError && err.code === 'conflict')) throw err;
+        mine = false;
       }
       await this.page.waitFor(() => this.state.epoch >= pkg.epoch);
       if (this.state.needsRotation) throw new Error(t('thread.noKey'));
+      for (const user of mine ? newcomers : []) {
+        for (const history of await this.state.historyFor(user)) {
+          await this.socket.request({ type: 'keys', thread: this.thread, package: history });
+        }
+      }
     })().finally(() => { this.rotating = null; });
     return this.rotating;
   }
@@ -58,6 +73,8 @@ export class ThreadActions {
     await Promise.all([...this.state.members.keys()].map((u) => this.page.directory.user(u, { fresh: true })));
     await this.page.showAlerts();
     if (this.page.blocked) throw new Error(this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked'));
+    // Not a rotation of mine: only a member keyed before me may make the package that admits me.
+    if (this.state.awaitingAdmission) throw new Error(t('thread.awaitingKey'));
     if (this.state.needsRotation || (await this.state.devicesChanged(false))) await this.rotate();
   }
 
@@ -239,10 +256,7 @@ export class ThreadActions {
     const change = await this.state.change('add', user, expires);
     await this.socket.request({ type: 'member', thread: this.thread, change });
     await this.page.waitFor(() => this.state.members.has(user));
-    await this.rotate();
-    for (const pkg of await this.state.historyFor(user)) {
-      await this.socket.request({ type: 'keys', thread: this.thread, package: pkg });
-    }
+    await this.rotate(); // keys them in, with the history
   }
 
   /**

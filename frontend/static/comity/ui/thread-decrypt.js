@@ -21,8 +21,10 @@ import { aesKey } from './thread-keys.js';
  * @returns {Promise<Item>}
  */
 export async function decryptItem(state, item) {
-  const again = item.decryptError === 'unavailable' && item.payload === undefined; // keys not served last time
-  if (item.kind !== 'message' || item.payload !== undefined || (item.decryptError && !again)) return item;
+  if (item.kind !== 'message') return item;
+  const again = (item.decryptError === 'unavailable' && item.payload === undefined) // keys not served last time
+    || keyCameSince(state, item);
+  if (!again && (item.payload !== undefined || item.decryptError)) return item;
   const envelope = /** @type {Envelope} */ (item.envelope);
   try {
     const header = envelope.header;
@@ -53,4 +55,14 @@ export async function decryptItem(state, item) {
     item.decryptError = err instanceof C.ComityCryptoError && err.code === 'signature' ? 'signature' : 'corrupt';
   }
   return item;
+}
+
+/**
+ * Whether a message I held no key for can be opened now: a history package
+ * (or my backup) brought its epoch's key after it was first shown.
+ * @param {ThreadState} state
+ * @param {Item} item
+ */
+export function keyCameSince(state, item) {
+  return item.decryptError === 'nokey' && state.epochKeys.has(Number(item.envelope?.header.epoch));
 }

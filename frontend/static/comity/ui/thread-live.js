@@ -92,7 +92,10 @@ export class ThreadLive {
         membership = true;
       }
     }
-    if (membership) await page.loadPeople();
+    if (membership) {
+      for (const item of state.openable()) await state.decrypt(item); // a history package came
+      await page.loadPeople();
+    }
     page.shown += applied.length;
     page.render();
     page.members.render();

@@ -99,7 +99,10 @@ export class ThreadPage {
     await this.backup();
     await this.showAlerts();
     const open = !this.state.broken && !this.state.stalled; // the epoch is known: the record is applied to its end
-    if (this.state.isMember && this.state.epoch === 0 && open && this.state.creator === this.me.user) {
+    const creating = this.state.isMember && this.state.epoch === 0 && this.state.creator === this.me.user;
+    // A change whose rotation never came (its browser closed first) is made good by the next member to
+    // look, unless a changed identity key is still to be verified (no key goes to it meanwhile).
+    if (open && (creating || (this.state.rotationDue && !this.blocked))) {
       await this.actions.rotate().catch((err) => this.composer?.status(describeError(err), 'error'));
     }
   }
@@ -238,7 +241,8 @@ export class ThreadPage {
     el.hidden = parts.length === 0;
     replace(el, parts);
     this.blocked = changed.length > 0 || Boolean(this.state.broken);
-    this.composer?.setBlocked(this.blocked ? (this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked')) : null);
+    if (this.blocked) this.composer?.setBlocked(this.state.broken ? t('thread.brokenNoSend') : t('trust.blocked'));
+    else this.composer?.setBlocked(this.state.awaitingAdmission ? t('thread.awaitingKey') : null, 'info');
     byId('epoch-info').textContent = this.state.epoch
       ? t('thread.epoch', { epoch: this.state.epoch, authorities: this.state.parties.join(' / ') }) : '';
     this.history.scheduleRecheck();

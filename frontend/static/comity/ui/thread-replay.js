@@ -193,6 +193,7 @@ async function applyKeys(state, item, pkg) {
       // an untrusted package's key is just never used.
       state.epoch = checked.epoch;
       state.lastKeysHash = item.hash;
+      state.epochSeq = item.seq;
       state.lastPackage = checked;
       state.epochMembers.set(checked.epoch, new Set(state.members.keys()));
     }

@@ -31,7 +31,7 @@
 import * as C from '../crypto/index.js';
 import { KeysUnavailable } from './directory.js';
 import { t } from './i18n.js';
-import { decryptItem } from './thread-decrypt.js';
+import { decryptItem, keyCameSince } from './thread-decrypt.js';
 import * as Keys from './thread-keys.js';
 import { applyEntry } from './thread-replay.js';
 
@@ -77,6 +77,8 @@ export class ThreadState {
     this.minEpoch = 1;
     /** @type {string | null} hash of the entry holding the current epoch's package */
     this.lastKeysHash = null;
+    /** seq of that entry: members who joined after it were keyed by no package yet */
+    this.epochSeq = 0;
     /** @type {KeyPackage | null} the current epoch's package */
     this.lastPackage = null;
     /** @type {Map<number, Set<string>>} members when each epoch's package was made */
@@ -246,6 +248,11 @@ export class ThreadState {
     return decryptItem(this, item);
   }
 
+  /** @returns {Item[]} messages shown without a key whose epoch key has come since (history shared later) */
+  openable() {
+    return this.items.filter((i) => keyCameSince(this, i));
+  }
+
   /** @returns {Item[]} messages waiting for their sender's keys, to try again */
   undecided() {
     return this.items.filter((i) => i.decryptError === 'unavailable' && i.payload === undefined);
@@ -260,6 +267,33 @@ export class ThreadState {
 
   get isMember() {
     return this.members.has(this.me.user);
+  }
+
+  /**
+   * Whether I joined after the current epoch's package: I may read, but not
+   * write or rotate, until a member keyed before me rotates (the server
+   * refuses both otherwise, DESIGN §4).
+   */
+  get awaitingAdmission() {
+    const mine = this.members.get(this.me.user);
+    return Boolean(mine) && this.epoch > 0 && /** @type {{joinedSeq: number}} */ (mine).joinedSeq > this.epochSeq;
+  }
+
+  /**
+   * Whether a member keyed into the current epoch should rotate now, before
+   * anyone writes: the epoch was closed (a removal, a leave, an expiry) or
+   * someone joined after its package, and the rotation that should have
+   * followed never came (the browser that made the change closed first).
+   */
+  get rotationDue() {
+    if (!this.isMember || this.epoch === 0 || this.awaitingAdmission) return false;
+    return this.minEpoch > this.epoch || this.newcomers.length > 0;
+  }
+
+  /** @returns {string[]} members who joined after the current epoch's package (none before the first) */
+  get newcomers() {
+    if (this.epoch === 0) return [];
+    return [...this.members].filter(([, m]) => m.joinedSeq > this.epochSeq).map(([user]) => user);
   }
 
   /**
