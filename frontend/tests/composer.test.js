@@ -312,6 +312,26 @@ describe('rotating the key', () => {
     }
   });
 
+  test('wraps no key to an identity changed since it was verified, whoever asked for the rotation', async () => {
+    const { rotation, historyFor } = await import('../static/comity/ui/thread-keys.js');
+    const changed = { trust: 'changed', devices: new Map([['d', { dh: 'x' }]]), backup: null };
+    const state = {
+      members: new Map([['U', {}]]), parties: [], history: 'shared', epochKeys: new Map(),
+      directory: { user: async () => changed }, recordsKey: async () => null,
+    };
+    await assert.rejects(rotation(/** @type {any} */ (state)), { message: en['trust.blocked'] });
+    await assert.rejects(historyFor(/** @type {any} */ (state), 'U'), { message: en['trust.blocked'] });
+  });
+
+  test('a message retracted while it waited for its key stays gone when the key comes', async () => {
+    const { keyCameSince } = await import('../static/comity/ui/thread-decrypt.js');
+    const state = { epochKeys: new Map([[1, new Uint8Array(32)]]) };
+    const item = { decryptError: 'nokey', envelope: { header: { epoch: 1 } }, removed: null };
+    assert.ok(keyCameSince(/** @type {any} */ (state), /** @type {any} */ (item)));
+    item.removed = /** @type {any} */ ({ reason: 'retracted', on: '' });
+    assert.ok(!keyCameSince(/** @type {any} */ (state), /** @type {any} */ (item)));
+  });
+
   test('a conflict means another member rotated first, and their package brings the epoch on', async () => {
     await refusedWith('conflict', 2).rotate();
   });

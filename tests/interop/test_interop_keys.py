@@ -326,8 +326,7 @@ def test_key_package__js_built_tampered_refused_by_python(js: Any) -> None:
 def test_wrapped_private_key__python_wrapped_unwraps_in_js(js: Any) -> None:
     """Identity and records keys wrapped by Python unwrap in JS to the same keys; wrong context fails.
 
-    The JS client accepts only ``iter`` >= 600,000 (Python accepts from 1),
-    so the wraps use the protocol's 600,000 iterations.
+    Both clients accept only ``iter`` >= 600,000, the protocol's count.
     """
     identity, records = Identity.generate(ALICE), RecordsKey.generate("FR-MJ")
     identity_wrap, records_wrap = identity.wrap(PASSPHRASE), records.wrap(PASSPHRASE)

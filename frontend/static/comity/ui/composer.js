@@ -88,6 +88,7 @@ export class Composer {
   setBlocked(reason, tone = 'error') {
     const before = this.blocked;
     const beforeTone = this.blockedTone;
+    if (reason === before && tone === beforeTone) return; // the status line is a live region: said once
     this.blocked = reason;
     this.blockedTone = tone;
     this.updateButton();

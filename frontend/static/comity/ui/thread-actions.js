@@ -253,6 +253,7 @@ export class ThreadActions {
    */
   async invite(user, expires) {
     await this.ready();
+    await this.rotating?.catch(() => {}); // its package was made without them: the rotation below must follow it
     const change = await this.state.change('add', user, expires);
     await this.socket.request({ type: 'member', thread: this.thread, change });
     await this.page.waitFor(() => this.state.members.has(user));

@@ -64,5 +64,5 @@ export async function decryptItem(state, item) {
  * @param {Item} item
  */
 export function keyCameSince(state, item) {
-  return item.decryptError === 'nokey' && state.epochKeys.has(Number(item.envelope?.header.epoch));
+  return item.decryptError === 'nokey' && !item.removed && state.epochKeys.has(Number(item.envelope?.header.epoch));
 }

@@ -137,6 +137,8 @@ export async function rotation(state) {
   for (const user of state.members.keys()) {
     const keys = await state.directory.user(user, { fresh: true });
     if (!keys) throw new Error(t('thread.memberNoKeys'));
+    // Checked on the keys fetched here, not on what the page showed: a server could swap them in between.
+    if (keys.trust === 'changed') throw new Error(t('trust.blocked'));
     const devices = [...keys.devices.keys()];
     members.push({ user, devices });
     for (const [id, d] of keys.devices) recipients.push({ id, kind: 'device', dh: d.dh });
@@ -165,6 +167,7 @@ export async function rotation(state) {
 export async function historyFor(state, user) {
   const keys = await state.directory.user(user, { fresh: true });
   if (!keys || keys.devices.size === 0 || state.history !== 'shared') return [];
+  if (keys.trust === 'changed') throw new Error(t('trust.blocked'));
   const out = [];
   for (const [epoch, epochKey] of [...state.epochKeys].sort((a, b) => a[0] - b[0])) {
     const holders = state.epochMembers.get(epoch);
