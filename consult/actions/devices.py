@@ -12,9 +12,15 @@ from django.utils import timezone
 
 from consult.exceptions import BadInput, Conflict, NotFound
 from consult.lib import envelopes as check
-from consult.lib import protocol
 from consult.lib.events import notify_close, notify_session_closed, send_event_on_commit, user_group
-from consult.lib.protocol import device_certificate_bytes, records_certificate_bytes, succession_bytes
+from consult.lib.protocol import (
+    MAX_PBKDF2_ITERATIONS,
+    PBKDF2_ITERATIONS,
+    allowed_iterations,
+    device_certificate_bytes,
+    records_certificate_bytes,
+    succession_bytes,
+)
 from consult.models import Authority, Device, DeviceSession, IdentityKey, RecordsKey, ReplacedIdentity, User
 
 WRAPPED_FIELDS = frozenset({"kdf", "iter", "salt", "iv", "ct"})
@@ -26,9 +32,8 @@ def check_wrapped_key(wrapped: Any, field: str) -> dict[str, Any]:
     wrapped = check.exact_fields(wrapped, field, WRAPPED_FIELDS)
     if wrapped["kdf"] != "PBKDF2-SHA256":
         raise check.fail(f"{field}.kdf", "must be PBKDF2-SHA256")
-    iterations = wrapped["iter"]
-    if type(iterations) is not int or not protocol.PBKDF2_ITERATIONS <= iterations <= protocol.MAX_PBKDF2_ITERATIONS:
-        raise check.fail(f"{field}.iter", f"must be {protocol.PBKDF2_ITERATIONS}..{protocol.MAX_PBKDF2_ITERATIONS}")
+    if not allowed_iterations(wrapped["iter"]):
+        raise check.fail(f"{field}.iter", f"must be {PBKDF2_ITERATIONS}..{MAX_PBKDF2_ITERATIONS}")
     check.binary(wrapped["salt"], f"{field}.salt", 16)
     check.binary(wrapped["iv"], f"{field}.iv", check.IV_BYTES)
     check.binary(wrapped["ct"], f"{field}.ct", minimum=check.TAG_BYTES + 32, maximum=512)

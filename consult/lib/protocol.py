@@ -8,7 +8,7 @@ applies :mod:`consult.lib.crypto`.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -36,6 +36,7 @@ __all__ = [
     "FILE_CHUNK_SIZE",
     "PBKDF2_ITERATIONS",
     "PROTOCOL",
+    "allowed_iterations",
     "decrypt_file",
     "device_certificate_bytes",
     "encrypt_file",
@@ -279,8 +280,13 @@ def wrap_private_key(
     return {"kdf": "PBKDF2-SHA256", "iter": iterations, "salt": b64u(salt), "iv": b64u(iv), "ct": b64u(ct)}
 
 
+def allowed_iterations(iterations: object) -> TypeGuard[int]:
+    """Whether a wrapped key's ``iter`` is one DESIGN §4 allows (the server, on storing, asks too)."""
+    return type(iterations) is int and PBKDF2_ITERATIONS <= iterations <= MAX_PBKDF2_ITERATIONS
+
+
 def _check_iterations(iterations: Any) -> int:
-    if type(iterations) is not int or not PBKDF2_ITERATIONS <= iterations <= MAX_PBKDF2_ITERATIONS:
+    if not allowed_iterations(iterations):
         raise CryptoError(f"iteration count must be {PBKDF2_ITERATIONS}..{MAX_PBKDF2_ITERATIONS}")
     return iterations
 

@@ -275,8 +275,7 @@ export class ThreadState {
    * refuses both otherwise, DESIGN §4).
    */
   get awaitingAdmission() {
-    const mine = this.members.get(this.me.user);
-    return Boolean(mine) && this.epoch > 0 && /** @type {{joinedSeq: number}} */ (mine).joinedSeq > this.epochSeq;
+    return this.newcomers.includes(this.me.user);
   }
 
   /**
